@@ -1,0 +1,1 @@
+"""The delivery pipeline: deployment config model, pipeline stack, operator tooling."""

@@ -1,0 +1,46 @@
+"""Builds the CDK App: config at the edge, the pipeline stack, the policy packs.
+
+`app.py` calls `main()`; tests call `build()` on an App of their own so they synthesize exactly
+what `cdk synth` does.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+
+from pipeline.config import ConfigError, DeploymentConfig, load_config
+from pipeline.pipeline_stack import PipelineStack
+from pipeline.toolchain import ToolchainVersions, read_versions
+from policies import acknowledgements, packs
+
+
+def build(app: cdk.App, config: DeploymentConfig, versions: ToolchainVersions) -> PipelineStack:
+    """Add the pipeline (and, through it, every Stage) to `app` and register the policy gate."""
+    stack = PipelineStack(app, "Pipeline", config=config, versions=versions)
+    packs.register(app)
+    acknowledgements.apply(app)
+    return stack
+
+
+def main() -> int:
+    app = cdk.App()
+    try:
+        config = load_config(app.node.get_all_context())
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return 2
+    build(app, config, read_versions())
+    try:
+        app.synth()
+    except RuntimeError as err:
+        if "ValidationFailed" not in str(err):
+            raise
+        print(
+            "policy gate: open findings (listed above); see cdk.out/validation-report.json",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,279 @@
+"""Typed, validated model of the deployment, read once at the edge (app.py).
+
+The data lives under the `deployment` key of cdk.json; `-c deployment.<path>=<value>` overrides
+single fields. Every problem is reported as one line naming the field and the offending value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONTEXT_KEY = "deployment"
+OVERRIDE_PREFIX = CONTEXT_KEY + "."
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+class ConfigError(Exception):
+    """The deployment config is invalid; each entry of `problems` is one printable line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _account(value: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise ValueError("must be a 12-digit AWS account id")
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError("must be an AWS region such as eu-west-1")
+    return value
+
+
+def _as_text(value: Any) -> Any:
+    # JSON numbers and `-c` strings both arrive here; account ids are identifiers, not numbers.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class Toolchain(_Strict):
+    """The account and region that host the pipeline itself."""
+
+    account: str
+    region: str
+
+    _text = field_validator("account", mode="before")(_as_text)
+    _acc = field_validator("account")(_account)
+    _reg = field_validator("region")(_region)
+
+
+class Source(_Strict):
+    """The repository the pipeline builds from, via an AWS CodeConnections connection."""
+
+    owner: str
+    repo: str
+    branch: str
+    connection_arn: str
+
+    @field_validator("owner", "repo")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _GITHUB_NAME.match(value):
+            raise ValueError("must be a repository owner/name (letters, digits, '.', '_', '-')")
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if any(c.isspace() for c in value) or ".." in value or value.startswith("-"):
+            raise ValueError("is not a valid git branch name")
+        return value
+
+    @field_validator("connection_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _CONNECTION_ARN.match(value):
+            raise ValueError(
+                "must be a CodeConnections ARN "
+                "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)"
+            )
+        return value
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+
+class EnvironmentSettings(_Strict):
+    """Per-environment knobs of the messaging services; every field has a safe default."""
+
+
+class Environment(_Strict):
+    """One deployment target: a Stage in its own account and region."""
+
+    name: str
+    account: str
+    region: str
+    requires_approval: bool = False
+    retain_data: bool = False
+    settings: EnvironmentSettings = Field(default_factory=EnvironmentSettings)
+
+    _text = field_validator("account", mode="before")(_as_text)
+    _acc = field_validator("account")(_account)
+    _reg = field_validator("region")(_region)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError("must be 2-16 lowercase letters or digits, starting with a letter")
+        return value
+
+    @property
+    def stage_id(self) -> str:
+        """Construct id of the Stage: 'prod' -> 'Prod'."""
+        return self.name[:1].upper() + self.name[1:]
+
+
+class DeploymentConfig(_Strict):
+    """The whole deployment: toolchain, source and the ordered environments (the last is prod)."""
+
+    toolchain: Toolchain
+    source: Source
+    environments: list[Environment] = Field(min_length=1)
+    allow_toolchain_as_workload_account: bool = False
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Self:
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        placed: dict[tuple[str, str], str] = {}
+        for i, env in enumerate(self.environments):
+            where = f"environments[{i}]"
+            if env.name in seen:
+                problems.append(
+                    f"{where}.name: {env.name!r} is a duplicate of environments[{seen[env.name]}]"
+                )
+            seen.setdefault(env.name, i)
+            key = (env.account, env.region)
+            if key in placed:
+                problems.append(
+                    f"{where}: account {env.account} region {env.region} is already used by "
+                    f"environment {placed[key]!r}; each environment needs its own account/region"
+                )
+            placed.setdefault(key, env.name)
+            if (
+                env.account == self.toolchain.account
+                and not self.allow_toolchain_as_workload_account
+            ):
+                problems.append(
+                    f"{where}.account: {env.account!r} is the toolchain account; use a separate "
+                    "account or set allow_toolchain_as_workload_account: true"
+                )
+        last = self.environments[-1]
+        if not last.requires_approval:
+            problems.append(
+                f"environments[{len(self.environments) - 1}].requires_approval: false for "
+                f"{last.name!r}, the production (last) environment; it must be true"
+            )
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    @property
+    def production(self) -> Environment:
+        return self.environments[-1]
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or CONTEXT_KEY
+
+
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply `deployment.a.b=value` keys; environments are addressed by name, not index."""
+    for key, value in sorted(overrides.items()):
+        path = key[len(OVERRIDE_PREFIX) :].split(".")
+        target: Any = raw
+        walked: list[str] = []
+        for part in path[:-1]:
+            walked.append(part)
+            if isinstance(target, list):
+                match = [e for e in target if isinstance(e, dict) and e.get("name") == part]
+                if not match:
+                    names = ", ".join(str(e.get("name")) for e in target if isinstance(e, dict))
+                    raise ConfigError(
+                        [f"{key}: unknown environment {part!r} (configured: {names})"]
+                    )
+                target = match[0]
+            elif isinstance(target, dict):
+                target = target.setdefault(part, {})
+            else:
+                raise ConfigError([f"{key}: {'.'.join(walked)!r} is not a section"])
+        if not isinstance(target, dict) or not path[-1]:
+            raise ConfigError([f"{key}: cannot override {'.'.join(path)!r}"])
+        target[path[-1]] = _parse_scalar(value)
+    return raw
+
+
+def _parse_scalar(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return value
+
+
+def _without_comments(data: Any) -> Any:
+    """Drop `"//"` keys: JSON has no comments, so cdk.json marks placeholders with them."""
+    if isinstance(data, dict):
+        return {k: _without_comments(v) for k, v in data.items() if not k.startswith("//")}
+    if isinstance(data, list):
+        return [_without_comments(v) for v in data]
+    return data
+
+
+def load_config(context: Mapping[str, Any]) -> DeploymentConfig:
+    """Build the config from CDK context: the `deployment` object plus `deployment.*` overrides."""
+    raw = context.get(CONTEXT_KEY)
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{CONTEXT_KEY}: missing or not an object in cdk.json context"])
+    data = _apply_overrides(
+        _without_comments(raw),
+        {k: v for k, v in context.items() if k.startswith(OVERRIDE_PREFIX)},
+    )
+    try:
+        return DeploymentConfig.model_validate(data)
+    except ConfigError:
+        raise
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if isinstance(err.get("ctx", {}).get("error"), ConfigError):
+                problems.extend(err["ctx"]["error"].problems)
+                continue
+            where = _format_location(loc)
+            value = _lookup(data, loc)
+            message = str(err["msg"]).removeprefix("Value error, ")
+            shown = "(missing)" if err["type"] == "missing" else repr(value)
+            problems.append(f"{where}: {shown} {message}")
+        raise ConfigError(problems) from None

@@ -1,0 +1,32 @@
+"""Versions of the Node tooling, read from package.json so there is one source of truth.
+
+The pipeline installs exactly the CLI a developer runs locally; npm's `latest` aws-cdk is 3.x
+and cannot read this library's cloud assembly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ToolchainVersions:
+    """Exact versions of the aws-cdk CLI and cdk-assets pinned in package.json."""
+
+    cdk_cli: str
+    cdk_assets: str
+
+
+def read_versions(package_json: Path = ROOT / "package.json") -> ToolchainVersions:
+    deps = json.loads(package_json.read_text())["devDependencies"]
+    versions = ToolchainVersions(cdk_cli=deps["aws-cdk"], cdk_assets=deps["cdk-assets"])
+    for name, version in (("aws-cdk", versions.cdk_cli), ("cdk-assets", versions.cdk_assets)):
+        if not version[:1].isdigit():
+            raise ValueError(
+                f"package.json: {name} must be pinned to an exact version, got {version!r}"
+            )
+    return versions

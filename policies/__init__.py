@@ -1,0 +1,1 @@
+"""Policy packs, the acknowledgements registry and the reviewer's reports."""

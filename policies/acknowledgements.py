@@ -1,0 +1,111 @@
+"""The acknowledgements registry: every accepted cdk-nag finding, its reason and its owner.
+
+Entries live in `acknowledgements.toml`. Each is applied with the plugin-namespaced id on the
+constructs its path patterns match; acknowledging a whole Stack or Stage is refused. Rule ids may
+contain `{account}` and `{region}`, resolved from the stack that holds the construct, so the
+registry does not go stale when the deployment config points at other accounts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from constructs import IConstruct
+
+REGISTRY = Path(__file__).with_name("acknowledgements.toml")
+_RULE_ID = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+-[A-Za-z0-9]+(\[.+\])?$")
+
+
+class RegistryError(Exception):
+    """An entry of the registry is malformed or cannot be applied."""
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One accepted finding: where (construct path patterns), what (rule id), why, who owns it."""
+
+    rule: str
+    paths: tuple[str, ...]
+    reason: str
+    owner: str
+
+    def validate(self, index: int) -> None:
+        where = f"{REGISTRY.name}: acknowledgement[{index}]"
+        if not _RULE_ID.match(self.rule):
+            raise RegistryError(
+                f"{where}.rule: {self.rule!r} must be plugin-namespaced, "
+                "e.g. 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'"
+            )
+        sentence = self.reason.strip()
+        if len(sentence.split()) < 8 or not sentence.endswith(".") or not sentence[0].isupper():
+            raise RegistryError(
+                f"{where}.reason: {self.reason!r} must be at least one full sentence"
+            )
+        if not self.owner.strip():
+            raise RegistryError(f"{where}.owner: must name the owning team")
+        if not self.paths:
+            raise RegistryError(f"{where}.paths: must list at least one construct path")
+        for path in self.paths:
+            # Stack and Stage paths have at most two segments (Pipeline/Prod/Messaging is three).
+            if path.count("/") < 3 or (path.endswith("*") and path.count("/") < 4):
+                raise RegistryError(
+                    f"{where}.paths: {path!r} is too broad; "
+                    "name the construct, not a stack or Stage"
+                )
+
+    def rule_for(self, construct: IConstruct) -> str:
+        stack = cdk.Stack.of(construct)
+        return self.rule.replace("{account}", stack.account).replace("{region}", stack.region)
+
+    def matching_path(self, construct_path: str) -> str | None:
+        for pattern in self.paths:
+            if fnmatch.fnmatchcase(construct_path, pattern):
+                return pattern
+        return None
+
+
+def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
+    data = tomllib.loads(registry.read_text())
+    entries = []
+    for index, raw in enumerate(data.get("acknowledgement", [])):
+        try:
+            entry = Acknowledgement(
+                rule=raw["rule"],
+                paths=tuple(raw["paths"]),
+                reason=raw["reason"],
+                owner=raw["owner"],
+            )
+        except KeyError as missing:
+            raise RegistryError(
+                f"{REGISTRY.name}: acknowledgement[{index}]: {missing} is required"
+            ) from None
+        entry.validate(index)
+        entries.append(entry)
+    return entries
+
+
+def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Acknowledgement, int]:
+    """Acknowledge each entry on every construct it matches; returns matches per entry."""
+    entries = load() if entries is None else entries
+    applied: dict[Acknowledgement, int] = dict.fromkeys(entries, 0)
+    for construct in app.node.find_all():
+        for entry in entries:
+            if entry.matching_path(construct.node.path) is None:
+                continue
+            if isinstance(construct, (cdk.Stack, cdk.Stage)):
+                raise RegistryError(
+                    f"{REGISTRY.name}: {entry.rule} at {construct.node.path!r} would acknowledge "
+                    "a whole Stack or Stage; name the construct that owns the finding"
+                )
+            cdk.Validations.of(construct).acknowledge(
+                cdk.Acknowledgment(
+                    id=entry.rule_for(construct), reason=f"{entry.reason} (owner: {entry.owner})"
+                )
+            )
+            applied[entry] += 1
+    return applied

@@ -1,0 +1,1 @@
+"""The messaging services: one package per logical unit (construct plus runtime code)."""

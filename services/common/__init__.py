@@ -1,0 +1,1 @@
+"""Building blocks shared by the messaging services (secure-by-default queues, keys)."""

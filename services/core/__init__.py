@@ -1,0 +1,1 @@
+"""The Stage's messaging core: the customer-managed key every service encrypts with."""

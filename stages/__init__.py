@@ -1,0 +1,1 @@
+"""The application Stage, instantiated once per deployment environment."""

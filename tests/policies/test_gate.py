@@ -1,0 +1,46 @@
+"""The cdk-nag gate: clean for every stack, and it really fails on a non-compliant resource."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sqs as sqs
+
+from policies import packs
+from tests.conftest import Synth
+
+PACKS = {"AwsSolutions", "Serverless"}
+
+
+def test_every_pack_ran_and_found_nothing_open(synth: Synth) -> None:
+    report = synth.validation_report
+    assert {p["pluginName"] for p in report["pluginReports"]} == PACKS
+    open_findings = [
+        f"{p['pluginName']}: {v['ruleName']} at {c['constructPath']}"
+        for p in report["pluginReports"]
+        for v in p["violations"]
+        for c in v["violatingConstructs"]
+    ]
+    assert open_findings == []
+
+
+def test_the_packs_checked_every_stage_and_the_pipeline(synth: Synth) -> None:
+    checked = {
+        c["constructPath"].split("/")[1]
+        for p in synth.validation_report["pluginReports"]
+        for s in p["suppressedViolations"]
+        for c in s["violatingConstructs"]
+    }
+    assert {"Pipeline", *(e.stage_id for e in synth.config.environments)} <= checked
+
+
+def test_a_non_compliant_queue_in_a_stage_fails_synth(tmp_path: object) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    packs.register(app)
+    stage = cdk.Stage(
+        app, "Throwaway", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    stack = cdk.Stack(stage, "Messaging")
+    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
