@@ -104,8 +104,29 @@ class Source(_Strict):
         return f"{self.owner}/{self.repo}"
 
 
+class InboundSettings(_Strict):
+    """Knobs of the inbound messaging service (webhooks, queues, processors)."""
+
+
+class EventSettings(_Strict):
+    """Knobs of the event backbone, audit and triage."""
+
+
+class MonitoringSettings(_Strict):
+    """Alarm thresholds and notification targets."""
+
+
+class DeliverySettings(_Strict):
+    """How releases reach this environment (rollout strategy, post-deploy tests)."""
+
+
 class EnvironmentSettings(_Strict):
     """Per-environment knobs of the messaging services; every field has a safe default."""
+
+    inbound: InboundSettings = Field(default_factory=InboundSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 class Environment(_Strict):

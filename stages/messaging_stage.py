@@ -11,6 +11,7 @@ from constructs import Construct
 
 from pipeline.config import Environment
 from services.core.construct import MessagingCore
+from services.events.construct import EventBackbone
 
 
 class MessagingStack(cdk.Stack):
@@ -25,6 +26,7 @@ class MessagingStack(cdk.Stack):
         )
         removal = cdk.RemovalPolicy.RETAIN if environment.retain_data else cdk.RemovalPolicy.DESTROY
         self.core = MessagingCore(self, "Core", removal_policy=removal)
+        self.events = EventBackbone(self, "Events", key=self.core.key)
 
 
 class MessagingStage(cdk.Stage):
