@@ -17,7 +17,7 @@ PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CDK        := cdk --no-version-reporting --no-notices
 
-.PHONY: help setup synth test lint typecheck unit bench clean
+.PHONY: help setup synth test lint typecheck unit bench diagram clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ test: lint typecheck unit ## Everything CI runs: lint, types, tests
 
 bench: setup ## Benchmarks (ratios against a floor measured in the same run)
 	$(BIN)/python scripts/bench_synth.py
+
+diagram: synth ## Render the pipeline graph to docs/pipeline.svg (needs Graphviz `dot`)
+	dot -Grankdir=LR -Tsvg cdk.out/Pipeline*.dot -o docs/pipeline.svg
 
 clean: ## Remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .bench

@@ -94,14 +94,16 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
     entries = load() if entries is None else entries
     applied: dict[Acknowledgement, int] = dict.fromkeys(entries, 0)
     for construct in app.node.find_all():
-        for entry in entries:
-            if entry.matching_path(construct.node.path) is None:
-                continue
-            if isinstance(construct, (cdk.Stack, cdk.Stage)):
-                raise RegistryError(
-                    f"{REGISTRY.name}: {entry.rule} at {construct.node.path!r} would acknowledge "
-                    "a whole Stack or Stage; name the construct that owns the finding"
-                )
+        path = construct.node.path  # one jsii round-trip per construct, not one per entry
+        hits = [entry for entry in entries if entry.matching_path(path) is not None]
+        if not hits:
+            continue
+        if isinstance(construct, (cdk.Stack, cdk.Stage)):
+            raise RegistryError(
+                f"{REGISTRY.name}: {hits[0].rule} at {path!r} would acknowledge "
+                "a whole Stack or Stage; name the construct that owns the finding"
+            )
+        for entry in hits:
             cdk.Validations.of(construct).acknowledge(
                 cdk.Acknowledgment(
                     id=entry.rule_for(construct), reason=f"{entry.reason} (owner: {entry.owner})"
