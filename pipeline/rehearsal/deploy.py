@@ -1,0 +1,125 @@
+"""Deploys one Stage's synthesized stacks from cdk.out through the emulator's CloudFormation API.
+
+Preparation, all of it visible here: the CDK bootstrap version parameter the templates check,
+and the Stage's file assets (Lambda code) published to the bootstrap bucket named in the asset
+manifest, zipped the way cdk-assets does. Resource types the emulator cannot create are reported
+by `DeployedStack.skipped`, never hidden.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.rehearsal.emulator import Emulator
+
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+BOOTSTRAP_VERSION = "30"
+
+
+@dataclass
+class DeployedStack:
+    """A stack created on the emulator: outputs, physical ids by logical id, skipped resources."""
+
+    name: str
+    template: dict[str, Any]
+    outputs: dict[str, str]
+    physical_ids: dict[str, str]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def resources_of_type(self, kind: str) -> dict[str, str]:
+        return {
+            logical: self.physical_ids[logical]
+            for logical, res in self.template["Resources"].items()
+            if res["Type"] == kind and logical in self.physical_ids
+        }
+
+
+def stage_directory(cdk_out: Path, stage_id: str) -> Path:
+    directory = cdk_out / f"assembly-Pipeline-{stage_id}"
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} not found: run `make synth` first")
+    return directory
+
+
+def _zip_directory(source: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(source).as_posix())
+    return buffer.getvalue()
+
+
+def publish_assets(emulator: Emulator, assembly: Path, manifest_file: str) -> int:
+    """Upload every file asset of a stack to its destination bucket/key; returns the count."""
+    manifest = json.loads((assembly / manifest_file).read_text())
+    s3 = emulator.client("s3")
+    published = 0
+    for asset in manifest.get("files", {}).values():
+        source = assembly / asset["source"]["path"]
+        body = (
+            _zip_directory(source)
+            if asset["source"].get("packaging") == "zip"
+            else source.read_bytes()
+        )
+        for destination in asset["destinations"].values():
+            bucket = destination["bucketName"]
+            existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+            if bucket not in existing:
+                s3.create_bucket(
+                    Bucket=bucket,
+                    CreateBucketConfiguration={"LocationConstraint": emulator.region},
+                )
+            s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
+            published += 1
+    return published
+
+
+def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[DeployedStack]:
+    """Create every stack of the Stage's assembly, in manifest order."""
+    assembly = stage_directory(cdk_out, stage_id)
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    emulator.client("ssm").put_parameter(
+        Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
+    )
+    cfn = emulator.client("cloudformation")
+    deployed = []
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "cdk:asset-manifest":
+            publish_assets(emulator, assembly, artifact["properties"]["file"])
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        stack_name = artifact.get("displayName", name).replace("/", "-")
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(template),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(
+                f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason')}"
+            )
+        physical: dict[str, str] = {}
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+            for res in page["StackResourceSummaries"]:
+                logical = res.get("LogicalResourceId")
+                if logical and logical in template["Resources"]:
+                    # moto leaves some physical ids empty (event buses): use the declared name.
+                    declared = template["Resources"][logical].get("Properties", {}).get("Name")
+                    physical[logical] = res.get("PhysicalResourceId") or str(declared or "")
+        skipped = {
+            logical: res["Type"]
+            for logical, res in template["Resources"].items()
+            if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
+        }
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        deployed.append(DeployedStack(stack_name, template, outputs, physical, skipped))
+    return deployed
