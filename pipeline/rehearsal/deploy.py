@@ -89,7 +89,7 @@ def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[Deplo
     )
     cfn = emulator.client("cloudformation")
     deployed = []
-    for name, artifact in manifest["artifacts"].items():
+    for artifact in manifest["artifacts"].values():
         if artifact["type"] == "cdk:asset-manifest":
             publish_assets(emulator, assembly, artifact["properties"]["file"])
     for name, artifact in manifest["artifacts"].items():
