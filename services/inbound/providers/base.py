@@ -1,0 +1,147 @@
+"""The provider plugin contract: what a webhook provider module declares and implements.
+
+A provider is one module in this package exposing `PROVIDER`, an instance of a `Provider`
+subclass. The construct discovers them at synth (route, queue, DLQ, processor, alarms each) and
+the processor dispatches to them at run time. Adding a provider is adding one module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+RejectReason = Literal[
+    "invalid_signature", "stale_timestamp", "malformed", "unsupported", "too_large"
+]
+Channel = Literal["sms", "mms", "whatsapp", "slack", "generic"]
+REPLAY_WINDOW_SECONDS = 300
+
+
+class Rejected(Exception):
+    """The webhook must not be processed (and must not be retried): record it and move on."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason: RejectReason = reason
+        self.detail = detail[:500]
+
+
+class Transient(Exception):
+    """A temporary failure (throttling, timeout): the record is retried by SQS, then DLQ'd."""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A webhook as the processor sees it: the raw body plus what API Gateway recorded."""
+
+    provider: str
+    body: bytes
+    headers: Mapping[str, str]  # lower-case names; only the provider's declared headers
+    url: str  # the public URL the provider called (and signed)
+    request_id: str
+    received_at: datetime
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Where a provider keeps an attachment (URL or provider media id) and its declared type."""
+
+    locator: str
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """One message extracted from a webhook, before storage and normalization."""
+
+    provider_message_id: str
+    channel: Channel
+    sender: str
+    recipient: str
+    text: str | None
+    sent_at: datetime | None = None
+    language: str | None = None
+    media: tuple[MediaRef, ...] = field(default_factory=tuple)
+
+
+class HttpGet(ABC):
+    """Minimal HTTP client the providers fetch media with (swapped for a fake in tests)."""
+
+    @abstractmethod
+    def get(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
+        """Return (body, content type); raise Transient on timeouts and 5xx/429."""
+
+
+class Provider(ABC):
+    """Base of every provider plugin."""
+
+    name: ClassVar[str]
+    content_types: ClassVar[tuple[str, ...]]
+    # Headers the API request template copies into the queue message for the processor.
+    signature_headers: ClassVar[tuple[str, ...]]
+    # What API Gateway answers once the webhook is on the queue.
+    success_content_type: ClassVar[str] = "application/json"
+    success_body: ClassVar[str] = "{}"
+
+    @abstractmethod
+    def verify(self, request: InboundRequest, secret: Mapping[str, str], now: datetime) -> None:
+        """Raise Rejected unless the request is authentic and fresh."""
+
+    @abstractmethod
+    def parse(self, request: InboundRequest) -> list[ParsedMessage]:
+        """Messages in the webhook (possibly none, e.g. status callbacks); Rejected if malformed."""
+
+    @abstractmethod
+    def fetch_media(
+        self, media: MediaRef, secret: Mapping[str, str], http: HttpGet
+    ) -> tuple[bytes, str]:
+        """Download one attachment with the provider's authentication."""
+
+    @abstractmethod
+    def sample_request(
+        self,
+        *,
+        secret: Mapping[str, str],
+        url: str,
+        provider_message_id: str,
+        text: str = "Hello from the smoke test",
+        media_urls: tuple[str, ...] = (),
+        now: datetime | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """A realistic, correctly signed webhook (headers, body) for tests and smoke runs."""
+
+    @staticmethod
+    def secret_value(secret: Mapping[str, str], key: str) -> str:
+        value = secret.get(key)
+        if not value:
+            raise Transient(f"secret has no {key!r}; cannot verify")
+        return value
+
+
+def hmac_hex(key: str, message: bytes, digest: str = "sha256") -> str:
+    return hmac.new(key.encode(), message, getattr(hashlib, digest)).hexdigest()
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def check_fresh(timestamp: str, now: datetime, window: int = REPLAY_WINDOW_SECONDS) -> None:
+    try:
+        sent = int(float(timestamp))
+    except ValueError:
+        raise Rejected("stale_timestamp", f"timestamp {timestamp[:40]!r} is not a number") from None
+    if abs(now.timestamp() - sent) > window:
+        raise Rejected("stale_timestamp", f"timestamp {sent} is outside the {window}s window")
+
+
+def from_epoch(value: str | int | float) -> datetime:
+    return datetime.fromtimestamp(float(value), tz=UTC)

@@ -1,0 +1,1 @@
+"""Processor runtime bundled into each provider's Lambda function."""

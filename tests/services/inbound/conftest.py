@@ -1,0 +1,180 @@
+"""Fixtures for the inbound runtime: moto-backed stores, provider secrets, SQS records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from services.inbound.providers import discover
+from services.inbound.providers.base import HttpGet, Provider, Transient
+from services.inbound.runtime import processor as runtime
+
+REGION = "eu-west-1"
+URL = "https://api.example.com/v1/webhooks/{provider}"
+SECRETS: dict[str, dict[str, str]] = {
+    "twilio": {"auth_token": "twilio-auth-token", "account_sid": "AC" + "1" * 32},
+    "whatsapp": {
+        "app_secret": "meta-app-secret",
+        "access_token": "meta-access-token",
+        "graph_api_url": "https://graph.example.test/v21.0",
+    },
+    "slack": {"signing_secret": "slack-signing-secret", "bot_token": "xoxb-test"},
+    "generic": {"signing_key": "generic-signing-key"},
+}
+PROVIDERS = sorted(discover())
+
+
+class FakeHttp(HttpGet):
+    """Serves media bytes by URL; Graph API media ids resolve to a URL, as Meta's API does."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    def get(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
+        self.calls.append((url, dict(headers)))
+        if self.fail:
+            raise Transient("media host answered 503")
+        if url.startswith("https://graph.example.test/v21.0/"):
+            media_id = url.rsplit("/", 1)[1]
+            return json.dumps(
+                {"url": f"https://media.example.test/{media_id}"}
+            ).encode(), "application/json"
+        return f"bytes of {url}".encode(), "image/jpeg"
+
+
+@dataclass
+class Stores:
+    """The moto resources a processor writes to, plus a queue that captures bus events."""
+
+    bucket: str = "media-bucket"
+    messages: str = "messages"
+    idempotency: str = "idempotency"
+    bus: str = "stage-bus"
+    capture_url: str = ""
+    http: FakeHttp = field(default_factory=FakeHttp)
+
+    def events(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        out = []
+        while True:
+            got = sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not got:
+                return out
+            for m in got:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self.capture_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def processor(self, provider: str, http: HttpGet | None = None) -> runtime.Processor:
+        settings = runtime.Settings(
+            provider=provider,
+            secret_name=f"webhooks/{provider}",
+            media_bucket=self.bucket,
+            messages_table=self.messages,
+            idempotency_table=self.idempotency,
+            event_bus=self.bus,
+            idempotency_ttl_seconds=3600,
+            lock_seconds=900,
+        )
+        return runtime.Processor(settings, discover()[provider], http or self.http)
+
+
+@pytest.fixture
+def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        runtime.client.cache_clear()
+        runtime._secret_cache.clear()
+        s = Stores()
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=s.bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(
+            TableName=s.messages,
+            KeySchema=[
+                {"AttributeName": "conversation_id", "KeyType": "HASH"},
+                {"AttributeName": "sort_key", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "conversation_id", "AttributeType": "S"},
+                {"AttributeName": "sort_key", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.create_table(
+            TableName=s.idempotency,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        for name, value in SECRETS.items():
+            secrets.create_secret(Name=f"webhooks/{name}", SecretString=json.dumps(value))
+        events = boto3.client("events", region_name=REGION)
+        events.create_event_bus(Name=s.bus)
+        sqs = boto3.client("sqs", region_name=REGION)
+        s.capture_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=s.capture_url, AttributeNames=["QueueArn"])
+        events.put_rule(
+            Name="all", EventBusName=s.bus, EventPattern=json.dumps({"source": [{"prefix": ""}]})
+        )
+        events.put_targets(
+            Rule="all",
+            EventBusName=s.bus,
+            Targets=[{"Id": "capture", "Arn": arn["Attributes"]["QueueArn"]}],
+        )
+        yield s
+        runtime.client.cache_clear()
+
+
+def sqs_record(
+    provider: Provider,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    request_id: str = "req-1",
+    message_id: str = "sqs-1",
+    url: str | None = None,
+) -> dict[str, Any]:
+    """The SQS record the API request template produces for this webhook."""
+    wanted = {h.lower() for h in provider.signature_headers}
+    meta = {
+        "url": url or URL.format(provider=provider.name),
+        "request_id": request_id,
+        "received_at": int(datetime.now(UTC).timestamp() * 1000),
+        "content_type": headers.get("Content-Type", ""),
+        "headers": {k.lower(): v for k, v in headers.items() if k.lower() in wanted},
+    }
+    return {
+        "messageId": message_id,
+        "receiptHandle": "rh-" + message_id,
+        "body": body.decode(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {"meta": {"stringValue": json.dumps(meta), "dataType": "String"}},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{provider.name}",
+        "awsRegion": REGION,
+    }
+
+
+def signed(provider: str, message_id: str, **kw: Any) -> tuple[dict[str, str], bytes]:
+    return discover()[provider].sample_request(
+        secret=SECRETS[provider],
+        url=URL.format(provider=provider),
+        provider_message_id=message_id,
+        **kw,
+    )
