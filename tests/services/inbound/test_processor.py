@@ -37,7 +37,9 @@ def test_valid_message_is_stored_and_published_once(stores: Stores, provider: st
     (event,) = of_type(stores.events(), "MessageReceived")
     received = MessageReceived.model_validate(event)
     assert received.message_id == message_id_for(provider, "pm-1")
-    assert received.provider == provider and received.has_text and received.text_length == 18
+    assert received.provider == provider
+    assert received.has_text
+    assert received.text_length == 18
     assert "Where is my order" not in json.dumps(event)  # events carry references only
 
     row = boto3.client("dynamodb", region_name=REGION).get_item(
@@ -73,7 +75,8 @@ def test_bad_signature_is_rejected_recorded_and_not_retried(stores: Stores, prov
     events = stores.events()
     assert of_type(events, "MessageReceived") == []
     (rejected,) = [MessageRejected.model_validate(d) for d in of_type(events, "MessageRejected")]
-    assert rejected.reason == "invalid_signature" and rejected.request_id == "req-bad"
+    assert rejected.reason == "invalid_signature"
+    assert rejected.request_id == "req-bad"
     assert rejected.raw_object_key is not None
     assert rejected.raw_object_key.startswith(f"rejected/{provider}/")
     raw = boto3.client("s3", region_name=REGION).get_object(
