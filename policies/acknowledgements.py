@@ -8,10 +8,10 @@ registry does not go stale when the deployment config points at other accounts.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -58,15 +58,39 @@ class Acknowledgement:
                     "name the construct, not a stack or Stage"
                 )
 
-    def rule_for(self, construct: IConstruct) -> str:
+    def rule_for(self, construct: IConstruct, captures: dict[str, str] | None = None) -> str:
         stack = cdk.Stack.of(construct)
-        return self.rule.replace("{account}", stack.account).replace("{region}", stack.region)
+        rule = self.rule.replace("{account}", stack.account).replace("{region}", stack.region)
+        for name, value in (captures or {}).items():
+            rule = rule.replace(f"{{{name}:lower}}", value.lower()).replace(f"{{{name}}}", value)
+        return rule
+
+    def match(self, construct_path: str) -> tuple[str, dict[str, str]] | None:
+        """The first path pattern matching `construct_path`, with its captured segments."""
+        for pattern in self.paths:
+            found = _path_regex(pattern).fullmatch(construct_path)
+            if found:
+                return pattern, found.groupdict()
+        return None
 
     def matching_path(self, construct_path: str) -> str | None:
-        for pattern in self.paths:
-            if fnmatch.fnmatchcase(construct_path, pattern):
-                return pattern
-        return None
+        found = self.match(construct_path)
+        return found[0] if found else None
+
+
+@cache
+def _path_regex(pattern: str) -> re.Pattern[str]:
+    """fnmatch-style '*' (crossing '/'), plus {name} capturing exactly one path segment."""
+    parts = re.split(r"(\{[a-z_]+\}|\*)", pattern)
+    out = []
+    for part in parts:
+        if part == "*":
+            out.append(".*")
+        elif part.startswith("{") and part.endswith("}"):
+            out.append(f"(?P<{part[1:-1]}>[^/]+)")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out))
 
 
 def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
@@ -95,18 +119,19 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
     applied: dict[Acknowledgement, int] = dict.fromkeys(entries, 0)
     for construct in app.node.find_all():
         path = construct.node.path  # one jsii round-trip per construct, not one per entry
-        hits = [entry for entry in entries if entry.matching_path(path) is not None]
+        hits = [(entry, found) for entry in entries if (found := entry.match(path)) is not None]
         if not hits:
             continue
         if isinstance(construct, (cdk.Stack, cdk.Stage)):
             raise RegistryError(
-                f"{REGISTRY.name}: {hits[0].rule} at {path!r} would acknowledge "
+                f"{REGISTRY.name}: {hits[0][0].rule} at {path!r} would acknowledge "
                 "a whole Stack or Stage; name the construct that owns the finding"
             )
-        for entry in hits:
+        for entry, (_, captures) in hits:
             cdk.Validations.of(construct).acknowledge(
                 cdk.Acknowledgment(
-                    id=entry.rule_for(construct), reason=f"{entry.reason} (owner: {entry.owner})"
+                    id=entry.rule_for(construct, captures),
+                    reason=f"{entry.reason} (owner: {entry.owner})",
                 )
             )
             applied[entry] += 1

@@ -12,6 +12,7 @@ from constructs import Construct
 from pipeline.config import Environment
 from services.core.construct import MessagingCore
 from services.events.construct import EventBackbone
+from services.inbound.construct import Inbound
 
 
 class MessagingStack(cdk.Stack):
@@ -26,7 +27,34 @@ class MessagingStack(cdk.Stack):
         )
         removal = cdk.RemovalPolicy.RETAIN if environment.retain_data else cdk.RemovalPolicy.DESTROY
         self.core = MessagingCore(self, "Core", removal_policy=removal)
-        self.events = EventBackbone(self, "Events", key=self.core.key)
+        self.events = EventBackbone(self, "Events", key=self.core.key, removal_policy=removal)
+        self.inbound = Inbound(
+            self,
+            "Inbound",
+            key=self.core.key,
+            bus=self.events.bus,
+            settings=environment.settings.inbound,
+            removal_policy=removal,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What post-deploy tests and the rehearsal need to find the Stage's resources."""
+        inbound = self.inbound
+        values = {
+            "ApiUrl": inbound.api.url,
+            "EventBusName": self.events.bus.event_bus_name,
+            "MessagesTable": inbound.messages_table.table_name,
+            "IdempotencyTable": inbound.idempotency_table.table_name,
+            "MediaBucket": inbound.media_bucket.bucket_name,
+        }
+        for name in inbound.providers:
+            title = name.capitalize()
+            values[f"{title}QueueUrl"] = inbound.queues[name].queue_url
+            values[f"{title}DeadLetterQueueUrl"] = inbound.dead_letter_queues[name].queue_url
+            values[f"{title}SecretName"] = inbound.secret_names[name]
+            values[f"{title}Processor"] = inbound.processors[name].function_name
+        self.outputs = {key: cdk.CfnOutput(self, key, value=value) for key, value in values.items()}
 
 
 class MessagingStage(cdk.Stage):

@@ -6,6 +6,7 @@ issue extends this construct with the archive, schema registry and rules.
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -14,6 +15,9 @@ from constructs import Construct
 class EventBackbone(Construct):
     """Holds `bus`, the single custom bus of the Stage."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", kms_key=key)
+        self.bus.apply_removal_policy(removal_policy)

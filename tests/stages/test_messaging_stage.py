@@ -66,7 +66,7 @@ def test_stateful_resources_follow_the_retention_setting(
     synth: Synth, name: str, policy: str, protected: bool
 ) -> None:
     template = synth.template(name)
-    for kind in ("AWS::KMS::Key", "AWS::SQS::Queue"):
+    for kind in [*STATEFUL_LOGICAL_IDS, "AWS::Logs::LogGroup"]:
         for resource in template.find_resources(kind).values():
             assert resource["DeletionPolicy"] == policy
     (stack,) = synth.stage_stacks(name)
@@ -77,7 +77,19 @@ def test_stateful_resources_follow_the_retention_setting(
 # replace (and, for data stores, empty) the resource.
 STATEFUL_LOGICAL_IDS = {
     "AWS::KMS::Key": {"CoreDataKeyB99B0DD5"},
-    "AWS::SQS::Queue": {"CoreInboundDeadLetter8DBC4607", "CoreInboundQueue39D8421D"},
+    "AWS::Events::EventBus": {"EventsBus45DE4339"},
+    "AWS::S3::Bucket": {"InboundAccessLogs0C5B5D70", "InboundMediaBucket74181524"},
+    "AWS::DynamoDB::Table": {"InboundIdempotencyTable6F0675E1", "InboundMessagesTable2BF46A5E"},
+    "AWS::SQS::Queue": {
+        "InboundGenericWebhooksDeadLetterE64AD3F9",
+        "InboundGenericWebhooksQueue94DD849C",
+        "InboundSlackWebhooksDeadLetterA1D531CC",
+        "InboundSlackWebhooksQueue8E5D0E7E",
+        "InboundTwilioWebhooksDeadLetterB0457187",
+        "InboundTwilioWebhooksQueue51FFFE5F",
+        "InboundWhatsappWebhooksDeadLetterE0DA3061",
+        "InboundWhatsappWebhooksQueue60822AFB",
+    },
 }
 
 
