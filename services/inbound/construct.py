@@ -273,7 +273,9 @@ class Inbound(Construct):
             iam.PolicyStatement(
                 sid="OwnSecret",
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[secret.secret_arn],
+                # A secret imported by name has no suffix in its ARN; the real one ends in a
+                # random "-XXXXXX", matched by exactly six '?'.
+                resources=[f"{secret.secret_arn}-??????"],
             ),
             iam.PolicyStatement(
                 sid="OwnMediaPrefixes",

@@ -1,0 +1,220 @@
+"""The inbound service's infrastructure: no Lambda in the ingest path, queues with DLQs and the
+Stage key, processors scoped to their own resources, and providers discovered by module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+
+from pipeline.config import InboundSettings
+from services.inbound import providers
+from services.inbound.construct import Inbound
+from services.inbound.providers import discover
+from tests.conftest import Synth, cdk_json_context
+
+PROVIDERS = sorted(discover())
+
+
+def resources(template: Template, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = template.find_resources(kind)
+    return found
+
+
+def test_every_webhook_route_integrates_directly_with_sqs(synth: Synth) -> None:
+    template = synth.template("dev")
+    posts = [
+        m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "POST"
+    ]
+    assert len(posts) == len(PROVIDERS)
+    for method in posts:
+        integration = method["Integration"]
+        assert integration["Type"] == "AWS"
+        assert ":sqs:path/" in json.dumps(integration["Uri"])
+        assert integration["PassthroughBehavior"] == "NEVER"  # other content types: 415
+    for function in resources(template, "AWS::Lambda::Function").values():
+        # No function is invoked by API Gateway: the ingest path has no Lambda.
+        assert "apigateway" not in json.dumps(function)
+    permissions = resources(template, "AWS::Lambda::Permission")
+    assert all(
+        p["Properties"]["Principal"] != "apigateway.amazonaws.com" for p in permissions.values()
+    )
+
+
+def test_routes_exist_for_every_provider_and_unknown_ones_answer_404(synth: Synth) -> None:
+    template = synth.template("dev")
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in resources(template, "AWS::ApiGateway::Resource").values()
+    }
+    assert set(PROVIDERS) <= paths
+    template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {"ResponseType": "MISSING_AUTHENTICATION_TOKEN", "StatusCode": "404"},
+    )
+
+
+def test_every_queue_has_a_dead_letter_queue_and_the_stage_key(synth: Synth) -> None:
+    template = synth.template("dev")
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    queues = resources(template, "AWS::SQS::Queue")
+    work = {k: q for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    assert len(work) == len(PROVIDERS)
+    for queue in queues.values():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    for queue in work.values():
+        target = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert queues[target]["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+        # Visibility at least 6x the processor timeout (30 s by default).
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * 30
+
+
+def test_processors_are_arm64_traced_and_batch_partial_failures(synth: Synth) -> None:
+    template = synth.template("dev")
+    functions = resources(template, "AWS::Lambda::Function")
+    assert len(functions) == len(PROVIDERS)
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Runtime"] == "python3.14"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert "AWSLambdaPowertoolsPythonV3-python314-arm64" in json.dumps(props["Layers"])
+        assert "MemorySize" in props
+        assert "Timeout" in props
+    for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def _policy_of(template: Template, provider: str) -> list[dict[str, Any]]:
+    for logical, policy in resources(template, "AWS::IAM::Policy").items():
+        if logical.startswith(f"Inbound{provider.capitalize()}ProcessorPolicy"):
+            statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+            return statements
+    raise AssertionError(f"no processor policy for {provider}")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_each_processor_reaches_only_its_own_resources(synth: Synth, provider: str) -> None:
+    template = synth.template("dev")
+    statements = {s["Sid"]: s for s in _policy_of(template, provider)}
+    secret = json.dumps(statements["OwnSecret"]["Resource"])
+    assert f"secret:messaging/webhooks/{provider}-??????" in secret
+    prefixes = json.dumps(statements["OwnMediaPrefixes"]["Resource"])
+    assert f"/media/{provider}/*" in prefixes
+    assert f"/rejected/{provider}/*" in prefixes
+    assert statements["OwnMediaPrefixes"]["Action"] == "s3:PutObject"
+    assert statements["Idempotency"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{provider}#*"]}
+    }
+    assert statements["StageBus"]["Action"] == "events:PutEvents"
+    assert "EventsBus" in json.dumps(statements["StageBus"]["Resource"])
+    for other in PROVIDERS:
+        if other != provider:
+            assert f"/{other}/" not in prefixes
+            assert f"webhooks/{other}-" not in secret
+    for statement in statements.values():
+        assert "*" not in json.dumps(statement["Action"])
+
+
+def test_stores_are_encrypted_with_the_stage_key_and_recoverable(synth: Synth) -> None:
+    template = synth.template("dev")
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    for table in resources(template, "AWS::DynamoDB::Table").values():
+        props = table["Properties"]
+        assert props["SSESpecification"]["KMSMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    media = resources(template, "AWS::S3::Bucket")["InboundMediaBucket74181524"]["Properties"]
+    assert media["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "LoggingConfiguration" in media
+    (rule,) = media["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {
+        "Fn::GetAtt": [key_id, "Arn"]
+    }
+    assert media["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+
+
+def test_no_secret_value_is_in_any_template(synth: Synth) -> None:
+    from tests.services.inbound.conftest import SECRETS
+
+    for name in ("dev", "staging", "prod"):
+        body = json.dumps(synth.template(name).to_json())
+        assert "SecretString" not in body
+        for values in SECRETS.values():
+            for value in values.values():
+                assert value not in body
+
+
+def test_waf_protects_the_stage_with_a_configured_rate_rule(synth: Synth) -> None:
+    template = synth.template("dev")
+    (acl,) = resources(template, "AWS::WAFv2::WebACL").values()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    limit = synth.config.environment("dev").settings.inbound.waf_rate_limit
+    assert rules["RatePerSourceIp"]["Statement"]["RateBasedStatement"]["Limit"] == limit
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+    ]
+    assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
+
+
+ACME = '''
+"""A provider added for the test: the platform must pick it up with no other change."""
+from services.inbound.providers.generic_hmac import GenericHmac
+
+
+class Acme(GenericHmac):
+    name = "acme"
+
+
+PROVIDER = Acme()
+'''
+
+
+def test_adding_a_provider_module_adds_its_infrastructure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "acme.py").write_text(ACME)
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    discover.cache_clear()
+    try:
+        assert "acme" in discover()
+        app = cdk.App(context=cdk_json_context())  # same feature flags as the real app
+        stack = cdk.Stack(
+            app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1")
+        )
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        Inbound(
+            stack,
+            "Inbound",
+            key=key,
+            bus=events.EventBus(stack, "Bus"),
+            settings=InboundSettings(),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        template = Template.from_stack(stack)
+    finally:
+        discover.cache_clear()
+        sys.modules.pop("services.inbound.providers.acme", None)
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in resources(template, "AWS::ApiGateway::Resource").values()
+    }
+    assert "acme" in paths
+    functions = resources(template, "AWS::Lambda::Function")
+    assert any(
+        f["Properties"]["Environment"]["Variables"]["PROVIDER"] == "acme"
+        for f in functions.values()
+    )
+    assert len(functions) == len(PROVIDERS) + 1
+    assert any(
+        k.startswith("InboundAcmeWebhooksQueue") for k in resources(template, "AWS::SQS::Queue")
+    )
