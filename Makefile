@@ -50,7 +50,8 @@ unit: setup ## pytest
 
 test: lint typecheck unit ## Everything CI runs: lint, types, tests
 
-bench: setup ## Benchmarks (ratios against a floor measured in the same run)
+bench: setup ## Benchmarks (each against a floor or target measured in the same run)
+	$(BIN)/python scripts/bench_inbound.py
 	$(BIN)/python scripts/bench_synth.py
 
 diagram: synth ## Render the pipeline graph to docs/pipeline.svg (needs Graphviz `dot`)
