@@ -113,3 +113,18 @@ def send_message_request(rendered: str) -> dict[str, Any]:
         }
         n += 1
     return {"MessageBody": form["MessageBody"], "MessageAttributes": attributes}
+
+
+def resolve(value: Any, refs: Mapping[str, str] | None = None) -> str:
+    """Flatten a template value built with Fn::Join/Ref into a string (unknown Refs -> names)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(resolve(part, refs) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return (refs or {}).get(value["Ref"], value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        return (refs or {}).get(f"{logical}.{attribute}", f"{logical}.{attribute}")
+    raise ValueError(f"cannot resolve {value!r}")

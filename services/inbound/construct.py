@@ -32,9 +32,17 @@ from constructs import Construct
 from pipeline.config import InboundSettings
 from services.common.logs import retention as log_retention
 from services.common.queues import EncryptedQueue
+from services.inbound.handshakes import MetaVerification, SlackIngress
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
-from services.inbound.templates import ERROR_TEMPLATE, request_template
+from services.inbound.templates import (
+    CHALLENGE_RESPONSE,
+    ERROR_TEMPLATE,
+    SLACK_RESPONSE,
+    request_template,
+    sync_execution_template,
+    verification_template,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 # What the processors' Lambda asset contains: runtime code only, same package paths as here.
@@ -158,6 +166,7 @@ class Inbound(Construct):
         self.processors: dict[str, lambda_.Function] = {}
         self.secret_names: dict[str, str] = {}
         self.provider_scopes: dict[str, Construct] = {}
+        self.handshakes: dict[str, MetaVerification | SlackIngress] = {}
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
@@ -249,6 +258,25 @@ class Inbound(Construct):
             )
         )
         self._grant_processor(scope, role, name, secret, bus, log_group)
+        if provider.handshake == "meta-verify-get":
+            self.handshakes[name] = MetaVerification(
+                scope,
+                "Verification",
+                secret_arn_pattern=f"{secret.secret_arn}-??????",
+                secret_name=secret_name,
+                key=self.key,
+                retention=retention,
+                removal_policy=removal_policy,
+            )
+        elif provider.handshake == "slack-url-verification":
+            self.handshakes[name] = SlackIngress(
+                scope,
+                "Ingress",
+                queue=queue.queue,
+                key=self.key,
+                retention=retention,
+                removal_policy=removal_policy,
+            )
         self.queues[name] = queue.queue
         self.dead_letter_queues[name] = queue.dead_letter_queue
         self.processors[name] = function
@@ -389,13 +417,69 @@ class Inbound(Construct):
         provider: Provider,
         validator: apigw.RequestValidator,
     ) -> None:
-        queue = self.queues[name]
         role = iam.Role(
             self.provider_scopes[name],
             "IntegrationRole",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description=f"Lets the {name} webhook route send to its queue, and nothing else",
+            description=f"Lets the {name} webhook routes reach their queue or workflow only",
         )
+        handshake = self.handshakes.get(name)
+        if isinstance(handshake, SlackIngress):
+            sm = handshake.state_machine
+            sm.grant_start_sync_execution(role)
+            integration = self._sync_execution(
+                role,
+                {
+                    t: sync_execution_template(provider, sm.state_machine_arn)
+                    for t in provider.content_types
+                },
+                response_template=SLACK_RESPONSE,
+                content_type=provider.success_content_type,
+            )
+        else:
+            integration = self._send_to_queue(role, name, provider)
+        resource.add_method(
+            "POST",
+            integration,
+            request_validator=validator,
+            request_parameters={"method.request.header.Content-Type": True},
+            method_responses=self._method_responses("200", "413", "503"),
+        )
+        if isinstance(handshake, MetaVerification):
+            sm = handshake.state_machine
+            sm.grant_start_sync_execution(role)
+            resource.add_method(
+                "GET",
+                self._sync_execution(
+                    role,
+                    {"application/json": verification_template(sm.state_machine_arn)},
+                    response_template=CHALLENGE_RESPONSE,
+                    content_type="text/plain",
+                ),
+                request_validator=validator,
+                request_parameters={
+                    "method.request.querystring.hub.mode": True,
+                    "method.request.querystring.hub.verify_token": True,
+                    "method.request.querystring.hub.challenge": True,
+                },
+                method_responses=self._method_responses("200", "403", "503"),
+            )
+
+    @staticmethod
+    def _method_responses(*codes: str) -> list[apigw.MethodResponse]:
+        return [
+            apigw.MethodResponse(
+                status_code=code,
+                response_parameters={
+                    "method.response.header.Content-Type": True,
+                    "method.response.header.X-Request-Id": True,
+                },
+            )
+            for code in codes
+        ]
+
+    def _send_to_queue(self, role: iam.Role, name: str, provider: Provider) -> apigw.AwsIntegration:
+        queue = self.queues[name]
         # Written out rather than grant_send_messages(), which adds kms:GenerateDataKey*.
         role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])
@@ -405,69 +489,84 @@ class Inbound(Construct):
                 actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn]
             )
         )
-        stack = cdk.Stack.of(self)
-        template = request_template(provider)
-        resource.add_method(
-            "POST",
-            apigw.AwsIntegration(
-                service="sqs",
-                path=f"{stack.account}/{queue.queue_name}",
-                integration_http_method="POST",
-                options=apigw.IntegrationOptions(
-                    credentials_role=role,
-                    passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                    request_parameters={
-                        "integration.request.header.Content-Type": (
-                            "'application/x-www-form-urlencoded'"
-                        )
-                    },
-                    request_templates=dict.fromkeys(provider.content_types, template),
-                    integration_responses=[
-                        apigw.IntegrationResponse(
-                            status_code="200",
-                            response_parameters={
-                                "method.response.header.Content-Type": (
-                                    f"'{provider.success_content_type}'"
-                                ),
-                                "method.response.header.X-Request-Id": "context.requestId",
-                            },
-                            response_templates={
-                                "application/json": provider.success_body,
-                            },
-                        ),
-                        apigw.IntegrationResponse(
-                            selection_pattern=r"4\d{2}",
-                            status_code="413",
-                            response_parameters={
-                                "method.response.header.X-Request-Id": "context.requestId"
-                            },
-                            response_templates={"application/json": ERROR_TEMPLATE},
-                        ),
-                        apigw.IntegrationResponse(
-                            selection_pattern=r"5\d{2}",
-                            status_code="503",
-                            response_parameters={
-                                "method.response.header.X-Request-Id": "context.requestId"
-                            },
-                            response_templates={
-                                "application/json": '{"message":"temporarily unavailable"}'
-                            },
-                        ),
-                    ],
-                ),
+        request_id = {"method.response.header.X-Request-Id": "context.requestId"}
+        return apigw.AwsIntegration(
+            service="sqs",
+            path=f"{cdk.Stack.of(self).account}/{queue.queue_name}",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_parameters={
+                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+                },
+                request_templates=dict.fromkeys(provider.content_types, request_template(provider)),
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="200",
+                        response_parameters={
+                            "method.response.header.Content-Type": (
+                                f"'{provider.success_content_type}'"
+                            ),
+                            **request_id,
+                        },
+                        response_templates={"application/json": provider.success_body},
+                    ),
+                    apigw.IntegrationResponse(
+                        selection_pattern=r"4\d{2}",
+                        status_code="413",
+                        response_parameters=request_id,
+                        response_templates={"application/json": ERROR_TEMPLATE},
+                    ),
+                    apigw.IntegrationResponse(
+                        selection_pattern=r"5\d{2}",
+                        status_code="503",
+                        response_parameters=request_id,
+                        response_templates={
+                            "application/json": '{"message":"temporarily unavailable"}'
+                        },
+                    ),
+                ],
             ),
-            request_validator=validator,
-            request_parameters={"method.request.header.Content-Type": True},
-            method_responses=[
-                apigw.MethodResponse(
-                    status_code=code,
-                    response_parameters={
-                        "method.response.header.Content-Type": True,
-                        "method.response.header.X-Request-Id": True,
-                    },
-                )
-                for code in ("200", "413", "503")
-            ],
+        )
+
+    @staticmethod
+    def _sync_execution(
+        role: iam.Role,
+        request_templates: dict[str, str],
+        *,
+        response_template: str,
+        content_type: str,
+    ) -> apigw.AwsIntegration:
+        request_id = {"method.response.header.X-Request-Id": "context.requestId"}
+        return apigw.AwsIntegration(
+            service="states",
+            subdomain="sync",
+            action="StartSyncExecution",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_templates=request_templates,
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="200",
+                        response_parameters={
+                            "method.response.header.Content-Type": f"'{content_type}'",
+                            **request_id,
+                        },
+                        response_templates={"application/json": response_template},
+                    ),
+                    apigw.IntegrationResponse(
+                        selection_pattern=r"[45]\d{2}",
+                        status_code="503",
+                        response_parameters=request_id,
+                        response_templates={
+                            "application/json": '{"message":"temporarily unavailable"}'
+                        },
+                    ),
+                ],
+            ),
         )
 
     def _protect(self, api: apigw.RestApi) -> None:

@@ -14,7 +14,8 @@ from services.inbound.providers.base import Provider
 _SAFE = "$util.escapeJavaScript($input.params('{name}')).replaceAll(\"\\\\'\", \"'\")"
 
 
-def request_template(provider: Provider) -> str:
+def _meta_lines(provider: Provider) -> list[str]:
+    """VTL that sets $q (a double quote) and $meta (the request metadata as JSON)."""
     lines = ["#set($q = '\"')", "#set($h0 = " + _SAFE.format(name="Content-Type") + ")"]
     pairs = []
     for n, name in enumerate(provider.signature_headers, start=1):
@@ -28,6 +29,12 @@ def request_template(provider: Provider) -> str:
         "${q}headers${q}:{" + ",".join(pairs) + "}}"
     )
     lines.append(f'#set($meta = "{meta}")')
+    return lines
+
+
+def request_template(provider: Provider) -> str:
+    """POST -> SQS SendMessage (Query API form): the raw body plus the `meta` attribute."""
+    lines = _meta_lines(provider)
     lines.append(
         "Action=SendMessage"
         "&MessageBody=$util.urlEncode($input.body)"
@@ -37,6 +44,73 @@ def request_template(provider: Provider) -> str:
     )
     return "\n".join(lines)
 
+
+# java.lang.String.replaceAll(regex, replacement) undoing escapeJavaScript's \' (not JSON).
+_BACKSLASH = chr(92)
+_UNESCAPE_QUOTE = '.replaceAll("' + _BACKSLASH * 2 + "'" + '", "' + "'" + '")'
+
+
+def _escaped(variable: str, expression: str) -> str:
+    """#set a variable to an expression escaped for a JSON string (VTL strings cannot hold ")."""
+    return f"#set(${variable} = $util.escapeJavaScript({expression}){_UNESCAPE_QUOTE})"
+
+
+def sync_execution_template(provider: Provider, state_machine_arn: str) -> str:
+    """POST -> Step Functions StartSyncExecution with {"body": raw body, "meta": meta JSON}."""
+    lines = _meta_lines(provider)
+    lines += [
+        _escaped("b", "$input.body"),
+        _escaped("m", "$meta"),
+        '#set($in = "{${q}body${q}:${q}$b${q},${q}meta${q}:${q}$m${q}}")',
+        _escaped("i", "$in"),
+        '{"stateMachineArn":"' + state_machine_arn + '","input":"$i"}',
+    ]
+    return "\n".join(lines)
+
+
+def verification_template(state_machine_arn: str) -> str:
+    """GET ?hub.mode&hub.verify_token&hub.challenge -> StartSyncExecution (Meta's handshake)."""
+    lines = ["#set($q = '\"')"]
+    pairs = []
+    for key, param in (
+        ("mode", "hub.mode"),
+        ("token", "hub.verify_token"),
+        ("challenge", "hub.challenge"),
+    ):
+        lines.append(_escaped(key, f"$input.params('{param}')"))
+        pairs.append(f"${{q}}{key}${{q}}:${{q}}${key}${{q}}")
+    lines += [
+        '#set($in = "{' + ",".join(pairs) + '}")',
+        _escaped("i", "$in"),
+        '{"stateMachineArn":"' + state_machine_arn + '","input":"$i"}',
+    ]
+    return "\n".join(lines)
+
+
+# StartSyncExecution answers 200 whatever the execution did: the status decides.
+CHALLENGE_RESPONSE = (
+    "#set($result = $util.parseJson($input.body))\n"
+    "#if($result.status == 'SUCCEEDED')\n"
+    "$util.parseJson($result.output).challenge\n"
+    "#else\n"
+    "#set($context.responseOverride.status = 403)\n"
+    "forbidden\n"
+    "#end"
+)
+SLACK_RESPONSE = (
+    "#set($result = $util.parseJson($input.body))\n"
+    "#if($result.status == 'SUCCEEDED')\n"
+    "#set($out = $util.parseJson($result.output))\n"
+    "#if($out.challenge)\n"
+    '{"challenge":"$util.escapeJavaScript($out.challenge)"}\n'
+    "#else\n"
+    "{}\n"
+    "#end\n"
+    "#else\n"
+    "#set($context.responseOverride.status = 503)\n"
+    '{"message":"temporarily unavailable, please retry"}\n'
+    "#end"
+)
 
 # SQS answers 400 for a body over the queue's maximum message size ("... must be shorter than
 # N bytes"); anything else that goes wrong is temporary for the provider, which then retries.

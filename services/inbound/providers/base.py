@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
+Handshake = Literal["meta-verify-get", "slack-url-verification"]
 RejectReason = Literal[
     "invalid_signature", "stale_timestamp", "malformed", "unsupported", "too_large"
 ]
@@ -90,6 +91,8 @@ class Provider(ABC):
     # What API Gateway answers once the webhook is on the queue.
     success_content_type: ClassVar[str] = "application/json"
     success_body: ClassVar[str] = "{}"
+    # A subscription handshake that must be answered synchronously (still without Lambda).
+    handshake: ClassVar[Handshake | None] = None
 
     @abstractmethod
     def verify(self, request: InboundRequest, secret: Mapping[str, str], now: datetime) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from services.inbound.providers.base import (
+    Handshake,
     HttpGet,
     InboundRequest,
     MediaRef,
@@ -36,6 +37,7 @@ class Slack(Provider):
         "X-Slack-Request-Timestamp",
         "X-Slack-Retry-Num",
     )
+    handshake: ClassVar[Handshake | None] = "slack-url-verification"
 
     def verify(self, request: InboundRequest, secret: Mapping[str, str], now: datetime) -> None:
         timestamp = request.header("X-Slack-Request-Timestamp")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from services.inbound.providers.base import (
+    Handshake,
     HttpGet,
     InboundRequest,
     MediaRef,
@@ -46,6 +47,7 @@ class WhatsApp(Provider):
     name: ClassVar[str] = "whatsapp"
     content_types: ClassVar[tuple[str, ...]] = ("application/json",)
     signature_headers: ClassVar[tuple[str, ...]] = ("X-Hub-Signature-256",)
+    handshake: ClassVar[Handshake | None] = "meta-verify-get"
 
     def verify(self, request: InboundRequest, secret: Mapping[str, str], now: datetime) -> None:
         given = request.header("X-Hub-Signature-256")

@@ -28,19 +28,22 @@ def resources(template: Template, kind: str) -> dict[str, Any]:
     return found
 
 
-def test_every_webhook_route_integrates_directly_with_sqs(synth: Synth) -> None:
+def test_every_webhook_route_is_an_aws_service_integration_never_lambda(synth: Synth) -> None:
     template = synth.template("dev")
-    posts = [
-        m["Properties"]
-        for m in resources(template, "AWS::ApiGateway::Method").values()
-        if m["Properties"]["HttpMethod"] == "POST"
-    ]
+    methods = resources(template, "AWS::ApiGateway::Method").values()
+    posts = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] == "POST"]
     assert len(posts) == len(PROVIDERS)
+    sync = {p for p in PROVIDERS if discover()[p].handshake == "slack-url-verification"}
+    targets = []
     for method in posts:
         integration = method["Integration"]
         assert integration["Type"] == "AWS"
-        assert ":sqs:path/" in json.dumps(integration["Uri"])
         assert integration["PassthroughBehavior"] == "NEVER"  # other content types: 415
+        uri = json.dumps(integration["Uri"])
+        assert ":sqs:path/" in uri or "sync.states:action/StartSyncExecution" in uri
+        targets.append("states" if "states" in uri else "sqs")
+    assert targets.count("states") == len(sync) == 1
+    assert targets.count("sqs") == len(PROVIDERS) - 1
     for function in resources(template, "AWS::Lambda::Function").values():
         # No function is invoked by API Gateway: the ingest path has no Lambda.
         assert "apigateway" not in json.dumps(function)
@@ -48,6 +51,37 @@ def test_every_webhook_route_integrates_directly_with_sqs(synth: Synth) -> None:
     assert all(
         p["Properties"]["Principal"] != "apigateway.amazonaws.com" for p in permissions.values()
     )
+
+
+def test_handshake_workflows_are_express_logged_traced_and_lambda_free(synth: Synth) -> None:
+    template = synth.template("dev")
+    machines = resources(template, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2
+    definitions = {}
+    for logical, machine in machines.items():
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "EXPRESS"
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        assert props["EncryptionConfiguration"]["Type"] == "CUSTOMER_MANAGED_KMS_KEY"
+        definitions[logical] = json.dumps(props["DefinitionString"])
+        assert "lambda:invoke" not in definitions[logical]
+    (meta,) = [d for k, d in definitions.items() if k.startswith("InboundWhatsappVerification")]
+    assert "aws-sdk:secretsmanager:getSecretValue" in meta
+    assert "messaging/webhooks/whatsapp" in meta
+    (slack,) = [d for k, d in definitions.items() if k.startswith("InboundSlackIngress")]
+    assert "aws-sdk:sqs:sendMessage" in slack
+    assert "url_verification" in slack
+    assert "InboundSlackWebhooksQueue" in slack
+    gets = [
+        m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "GET"
+    ]
+    (get,) = gets
+    assert "sync.states:action/StartSyncExecution" in json.dumps(get["Integration"]["Uri"])
+    assert get["RequestParameters"]["method.request.querystring.hub.verify_token"] is True
 
 
 def test_routes_exist_for_every_provider_and_unknown_ones_answer_404(synth: Synth) -> None:
@@ -146,8 +180,10 @@ def test_no_secret_value_is_in_any_template(synth: Synth) -> None:
     from tests.services.inbound.conftest import SECRETS
 
     for name in ("dev", "staging", "prod"):
-        body = json.dumps(synth.template(name).to_json())
-        assert "SecretString" not in body
+        template = synth.template(name)
+        # Secrets are referenced by name, never created (or given a value) by the stack.
+        assert resources(template, "AWS::SecretsManager::Secret") == {}
+        body = json.dumps(template.to_json())
         for values in SECRETS.values():
             for value in values.values():
                 assert value not in body

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.rehearsal.apigateway import render, send_message_request
+from pipeline.rehearsal.apigateway import render, resolve, send_message_request
 from pipeline.rehearsal.event_source import LambdaContext, drain
 from services.inbound.providers import discover
 from services.inbound.templates import request_template
@@ -34,7 +34,8 @@ def synthesized_templates(synth: Synth) -> dict[str, dict[str, str]]:
             and method["Properties"]["HttpMethod"] == "POST"
         ):
             provider = paths[method["Properties"]["ResourceId"]["Ref"]]
-            out[provider] = method["Properties"]["Integration"]["RequestTemplates"]
+            templates = method["Properties"]["Integration"]["RequestTemplates"]
+            out[provider] = {ct: resolve(body) for ct, body in templates.items()}
     return out
 
 
@@ -42,7 +43,8 @@ def test_synthesized_templates_are_the_ones_the_construct_generates(synth: Synth
     for provider, templates in synthesized_templates(synth).items():
         p = discover()[provider]
         assert set(templates) == set(p.content_types)
-        assert set(templates.values()) == {request_template(p)}
+        if p.handshake != "slack-url-verification":
+            assert set(templates.values()) == {request_template(p)}
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -67,7 +69,18 @@ def test_rendered_request_reaches_the_processor_byte_for_byte(
     )
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName=f"{provider}-webhooks")["QueueUrl"]
-    sqs.send_message(QueueUrl=queue_url, **send_message_request(rendered))
+    if p.handshake == "slack-url-verification":
+        # StartSyncExecution input; the workflow's Enqueue step sends body and meta unchanged.
+        workflow_input = json.loads(json.loads(rendered)["input"])
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=workflow_input["body"],
+            MessageAttributes={
+                "meta": {"DataType": "String", "StringValue": workflow_input["meta"]}
+            },
+        )
+    else:
+        sqs.send_message(QueueUrl=queue_url, **send_message_request(rendered))
 
     landed = sqs.receive_message(
         QueueUrl=queue_url, MessageAttributeNames=["All"], VisibilityTimeout=0
@@ -88,3 +101,55 @@ def test_rendered_request_reaches_the_processor_byte_for_byte(
     assert (result.succeeded, result.failed) == (1, 0)
     events: list[dict[str, Any]] = stores.events()
     assert [e["detail-type"] for e in events] == ["MessageReceived"]
+
+
+def test_meta_verification_get_passes_the_hub_parameters_to_the_workflow(synth: Synth) -> None:
+    resources = synth.template("dev").to_json()["Resources"]
+    (get,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "GET"
+    ]
+    template = resolve(get["Integration"]["RequestTemplates"]["application/json"])
+    rendered = render(
+        template,
+        body="",
+        headers={},
+        path="/live/v1/webhooks/whatsapp",
+        query={
+            "hub.mode": "subscribe",
+            "hub.verify_token": "to\"k'en",
+            "hub.challenge": "1158201444",
+        },
+    )
+    request = json.loads(rendered)
+    assert "InboundWhatsappVerificationWorkflow" in request["stateMachineArn"]
+    assert json.loads(request["input"]) == {
+        "mode": "subscribe",
+        "token": "to\"k'en",
+        "challenge": "1158201444",
+    }
+
+
+def test_slack_workflow_recognises_url_verification_bodies_only(synth: Synth) -> None:
+    import fnmatch
+
+    resources = synth.template("dev").to_json()["Resources"]
+    (definition,) = [
+        resolve(r["Properties"]["DefinitionString"])
+        for k, r in resources.items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith("InboundSlackIngress")
+    ]
+    choice = json.loads(definition)["States"]["IsUrlVerification"]["Choices"][0]
+    pattern = choice["StringMatches"]
+    handshake = (
+        b'{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl",'
+        b'"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",'
+        b'"type":"url_verification"}'
+    )
+    _, event = discover()["slack"].sample_request(
+        secret=SECRETS["slack"], url="u", provider_message_id="Ev1"
+    )
+    # Step Functions' StringMatches: '*' is the only wildcard, as in fnmatch without [] or ?.
+    assert fnmatch.fnmatchcase(handshake.decode(), pattern)
+    assert not fnmatch.fnmatchcase(event.decode(), pattern)

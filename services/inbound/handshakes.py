@@ -1,0 +1,133 @@
+"""Synchronous subscription handshakes, answered by Express Step Functions (no Lambda).
+
+- Meta (WhatsApp) verifies a callback with GET ?hub.mode=subscribe&hub.verify_token&hub.challenge:
+  the workflow reads the verify token from the provider's secret (by reference) and returns the
+  challenge only if it matches.
+- Slack sends `url_verification` on the same POST route as its events: the workflow answers the
+  challenge and enqueues every other body, unchanged, on the provider's queue.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+
+def _express(
+    scope: Construct,
+    definition: sfn.IChainable,
+    *,
+    key: kms.IKey,
+    retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> sfn.StateMachine:
+    log_group = logs.LogGroup(
+        scope, "Logs", encryption_key=key, retention=retention, removal_policy=removal_policy
+    )
+    return sfn.StateMachine(
+        scope,
+        "Workflow",
+        state_machine_type=sfn.StateMachineType.EXPRESS,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        timeout=Duration.seconds(20),
+        tracing_enabled=True,
+        # Execution data is left out of the logs: it holds webhook bodies and the verify token.
+        logs=sfn.LogOptions(
+            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+        ),
+        encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key),
+    )
+
+
+class MetaVerification(Construct):
+    """`state_machine`: returns {"challenge"} when hub.verify_token equals the secret's."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        secret_arn_pattern: str,
+        secret_name: str,
+        key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        read = tasks.CallAwsService(
+            self,
+            "ReadVerifyToken",
+            service="secretsmanager",
+            action="getSecretValue",
+            parameters={"SecretId": secret_name},
+            iam_resources=[secret_arn_pattern],
+            result_selector={"value.$": "States.StringToJson($.SecretString)"},
+            result_path="$.secret",
+        )
+        matches = sfn.Condition.and_(
+            sfn.Condition.string_equals("$.mode", "subscribe"),
+            sfn.Condition.is_present("$.secret.value.verify_token"),
+            sfn.Condition.string_equals_json_path("$.token", "$.secret.value.verify_token"),
+        )
+        answer = sfn.Pass(self, "Answer", parameters={"challenge.$": "$.challenge"})
+        refuse = sfn.Fail(self, "Refuse", error="Forbidden", cause="verify token mismatch")
+        definition = read.next(
+            sfn.Choice(self, "TokenMatches").when(matches, answer).otherwise(refuse)
+        )
+        self.state_machine = _express(
+            self, definition, key=key, retention=retention, removal_policy=removal_policy
+        )
+
+
+class SlackIngress(Construct):
+    """`state_machine`: answers url_verification; enqueues every other body with its meta."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queue: sqs.IQueue,
+        key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        challenge = sfn.Pass(
+            self,
+            "Challenge",
+            parameters={"challenge.$": "States.StringToJson($.body).challenge"},
+        )
+        enqueue = tasks.CallAwsService(
+            self,
+            "Enqueue",
+            service="sqs",
+            action="sendMessage",
+            parameters={
+                "QueueUrl": queue.queue_url,
+                "MessageBody.$": "$.body",
+                "MessageAttributes": {
+                    "meta": {"DataType": "String", "StringValue.$": "$.meta"},
+                },
+            },
+            iam_resources=[queue.queue_arn],
+            additional_iam_statements=[
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]
+                )
+            ],
+            result_selector={"queued.$": "$.MessageId"},
+        )
+        is_handshake = sfn.Condition.string_matches("$.body", '*"type":"url_verification"*')
+        definition = (
+            sfn.Choice(self, "IsUrlVerification").when(is_handshake, challenge).otherwise(enqueue)
+        )
+        self.state_machine = _express(
+            self, definition, key=key, retention=retention, removal_policy=removal_policy
+        )
