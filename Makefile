@@ -17,7 +17,7 @@ PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CDK        := cdk --no-version-reporting --no-notices
 
-.PHONY: help setup synth test lint typecheck unit bench diagram clean
+.PHONY: help setup synth test lint typecheck unit bench rehearse diagram clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ test: lint typecheck unit ## Everything CI runs: lint, types, tests
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	$(BIN)/python scripts/bench_inbound.py
 	$(BIN)/python scripts/bench_synth.py
+
+rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
+	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }
+	$(BIN)/python -m pipeline.rehearsal --cdk-out cdk.out --load 1000
 
 diagram: synth ## Render the pipeline graph to docs/pipeline.svg (needs Graphviz `dot`)
 	dot -Grankdir=LR -Tsvg cdk.out/Pipeline*.dot -o docs/pipeline.svg

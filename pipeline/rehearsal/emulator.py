@@ -71,7 +71,7 @@ def _moto_server() -> str:
 @contextmanager
 def running(region: str, *, timeout: float = 20.0) -> Iterator[Emulator]:
     port = free_port()
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed in finally
+    log = open(os.environ.get("REHEARSAL_EMULATOR_LOG", os.devnull), "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, loopback only
         [_moto_server(), "-H", HOST, "-p", str(port)],
         stdout=log,

@@ -10,6 +10,7 @@ visibility timeout.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class DrainResult:
     succeeded: int = 0
     failed: int = 0
     crashed_invocations: int = 0
+    crash_reasons: list[str] = field(default_factory=list)
 
 
 def _lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -78,9 +80,11 @@ def drain(
     handler: Handler,
     context: LambdaContext,
     batch_size: int = 10,
-    max_rounds: int = 1000,
+    max_rounds: int = 10_000,
+    keep_polling: Callable[[], bool] = lambda: False,
 ) -> DrainResult:
-    """Invoke `handler` until the queue yields nothing (bounded by `max_rounds`)."""
+    """Invoke `handler` until the queue yields nothing and `keep_polling()` is false (bounded
+    by `max_rounds` batches), as a mapping polls while traffic is still arriving."""
     result = DrainResult()
     for _ in range(max_rounds):
         received = sqs.receive_message(
@@ -91,6 +95,9 @@ def drain(
             WaitTimeSeconds=0,
         ).get("Messages", [])
         if not received:
+            if keep_polling():
+                time.sleep(0.05)
+                continue
             return result
         records = [_lambda_record(m, queue_arn, region) for m in received]
         result.invocations += 1
@@ -98,8 +105,9 @@ def drain(
         try:
             response = handler({"Records": records}, context) or {}
             failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception:  # a crashed invocation returns the whole batch to the queue
+        except Exception as err:  # a crashed invocation returns the whole batch to the queue
             result.crashed_invocations += 1
+            result.crash_reasons.append(repr(err)[:200])
             failed_ids = {r["messageId"] for r in records}
         done = [m for m in received if m["MessageId"] not in failed_ids]
         if done:
