@@ -146,9 +146,37 @@ class InboundSettings(_Strict):
 class EventSettings(_Strict):
     """Knobs of the event backbone, audit and triage."""
 
+    archive_retention_days: int = Field(default=30, ge=1)
+    audit_ttl_days: int = Field(default=90, ge=1)
+    # Rule targets: how long and how often EventBridge retries before the target's DLQ.
+    target_retry_attempts: int = Field(default=8, ge=0, le=185)
+    target_max_event_age_hours: int = Field(default=2, ge=1, le=24)
+    # AWS Backup of the Stage's tables, where the environment retains data.
+    backup_retention_days: int = Field(default=35, ge=1)
+    backup_schedule_cron: str = "cron(0 3 * * ? *)"
+
 
 class MonitoringSettings(_Strict):
     """Alarm thresholds and notification targets."""
+
+    alarm_emails: list[str] = Field(default_factory=list)
+    # Age of the oldest message in a webhook queue before it alarms.
+    queue_age_seconds: int = Field(default=900, ge=60)
+    # Processor errors and throttles per 5 minutes before they alarm.
+    processor_errors: int = Field(default=5, ge=1)
+    processor_throttles: int = Field(default=5, ge=1)
+    api_5xx_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    api_p99_latency_ms: int = Field(default=2000, ge=50)
+    state_machine_failures: int = Field(default=1, ge=1)
+    rule_failed_invocations: int = Field(default=1, ge=1)
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+                raise ValueError(f"{email!r} is not an email address")
+        return value
 
 
 class DeliverySettings(_Strict):
@@ -191,11 +219,19 @@ class Environment(_Strict):
         return self.name[:1].upper() + self.name[1:]
 
 
+class Ownership(_Strict):
+    """Who answers for the platform's resources: applied as tags on every resource."""
+
+    owner: str = "platform-team"
+    cost_centre: str = "CC-0000"
+
+
 class DeploymentConfig(_Strict):
     """The whole deployment: toolchain, source and the ordered environments (the last is prod)."""
 
     toolchain: Toolchain
     source: Source
+    ownership: Ownership = Field(default_factory=Ownership)
     environments: list[Environment] = Field(min_length=1)
     allow_toolchain_as_workload_account: bool = False
 

@@ -75,7 +75,7 @@ class PipelineStack(cdk.Stack):
 
         self.stages: list[MessagingStage] = []
         for env in config.environments:
-            stage = MessagingStage(self, env.stage_id, environment=env)
+            stage = MessagingStage(self, env.stage_id, environment=env, ownership=config.ownership)
             pre: list[pipelines.Step] = []
             if env.requires_approval:
                 pre.append(
@@ -88,6 +88,13 @@ class PipelineStack(cdk.Stack):
             self.stages.append(stage)
 
         self.pipeline.build_pipeline()
+        for key, value in (
+            ("Environment", "toolchain"),
+            ("Service", "delivery-pipeline"),
+            ("Owner", config.ownership.owner),
+            ("CostCentre", config.ownership.cost_centre),
+        ):
+            cdk.Tags.of(self).add(key, value)
         self._add_push_trigger(config.source.branch)
         self._log_artifact_access()
 

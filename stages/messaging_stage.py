@@ -1,18 +1,28 @@
 """The application Stage: the same messaging services in every environment, one class.
 
 Per-environment differences come only from the typed `Environment` config passed in; the
-Stage is where domain constructs are wired together.
+Stage is where domain constructs are wired together and tagged.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from constructs import Construct
 
-from pipeline.config import Environment
+from pipeline.config import Environment, Ownership
+from services.audit.construct import AuditTrail
+from services.backup.construct import TableBackup
+from services.common.logs import retention as log_retention
 from services.core.construct import MessagingCore
-from services.events.construct import EventBackbone
+from services.events.construct import SOURCES, EventBackbone
+from services.events.models import MessageAnalyzed, MessageReceived
 from services.inbound.construct import Inbound
+from services.monitoring.construct import Monitoring
+from services.triage.construct import Triage
+
+# Tag keys every resource carries (policies check them).
+TAG_KEYS = ("Environment", "Service", "Owner", "CostCentre")
 
 
 class MessagingStack(cdk.Stack):
@@ -25,18 +35,136 @@ class MessagingStack(cdk.Stack):
             description=f"Serverless messaging platform ({environment.name})",
             termination_protection=environment.retain_data,
         )
+        settings = environment.settings
         removal = cdk.RemovalPolicy.RETAIN if environment.retain_data else cdk.RemovalPolicy.DESTROY
+        retention = log_retention(settings.inbound.log_retention_days)
         self.core = MessagingCore(self, "Core", removal_policy=removal)
-        self.events = EventBackbone(self, "Events", key=self.core.key, removal_policy=removal)
+        key = self.core.key
+        self.events = EventBackbone(
+            self, "Events", key=key, settings=settings.events, removal_policy=removal
+        )
         self.inbound = Inbound(
             self,
             "Inbound",
-            key=self.core.key,
+            key=key,
             bus=self.events.bus,
-            settings=environment.settings.inbound,
+            settings=settings.inbound,
             removal_policy=removal,
         )
+        self.audit = AuditTrail(
+            self,
+            "Audit",
+            key=key,
+            ttl_days=settings.events.audit_ttl_days,
+            retention=retention,
+            removal_policy=removal,
+        )
+        self.triage = Triage(
+            self,
+            "Triage",
+            key=key,
+            bus=self.events.bus,
+            messages_table=self.inbound.messages_table,
+            retention=retention,
+            removal_policy=removal,
+        )
+        self.rules = self._route()
+        self.monitoring = self._monitor(environment)
+        self.backup = (
+            TableBackup(
+                self,
+                "Backup",
+                key=key,
+                tables=[self.inbound.messages_table, self.audit.table],
+                schedule=settings.events.backup_schedule_cron,
+                retention_days=settings.events.backup_retention_days,
+            )
+            if environment.retain_data
+            else None
+        )
+        for construct, service in (
+            (self.core, "platform-core"),
+            (self.events, "event-backbone"),
+            (self.inbound, "inbound"),
+            (self.audit, "audit"),
+            (self.triage, "triage"),
+            (self.monitoring, "monitoring"),
+            *([(self.backup, "backup")] if self.backup else []),
+        ):
+            cdk.Tags.of(construct).add("Service", service)
         self._outputs()
+
+    def _route(self) -> dict[str, events.Rule]:
+        bus = self.events
+        analyzed = {
+            "source": [MessageAnalyzed.source],
+            "detail_type": [MessageAnalyzed.detail_type],
+        }
+        return {
+            "AuditEverything": bus.route(
+                "AuditEverything",
+                pattern=events.EventPattern(source=SOURCES),
+                to=[bus.to_state_machine(self.audit.state_machine)],
+            ),
+            "TriageTexts": bus.route(
+                "TriageTexts",
+                pattern=events.EventPattern(
+                    source=[MessageReceived.source],
+                    detail_type=[MessageReceived.detail_type],
+                    detail={"has_text": [True]},
+                ),
+                to=[bus.to_state_machine(self.triage.state_machine)],
+            ),
+            "NegativeToCare": bus.route(
+                "NegativeToCare",
+                pattern=events.EventPattern(
+                    **analyzed, detail={"status": ["ANALYZED"], "sentiment": ["NEGATIVE"]}
+                ),
+                to=[
+                    bus.to_queue(self.triage.care_queue.queue),
+                    bus.to_topic(self.triage.care_topic),
+                ],
+            ),
+            "OthersToAcknowledge": bus.route(
+                "OthersToAcknowledge",
+                pattern=events.EventPattern(
+                    **analyzed,
+                    detail={
+                        "status": ["ANALYZED"],
+                        "sentiment": events.Match.anything_but("NEGATIVE"),
+                    },
+                ),
+                to=[bus.to_topic(self.triage.acknowledgement_topic)],
+            ),
+        }
+
+    def _monitor(self, environment: Environment) -> Monitoring:
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            key=self.core.key,
+            settings=environment.settings.monitoring,
+            environment_name=environment.name,
+        )
+        inbound = self.inbound
+        monitoring.watch_api(inbound.api)
+        for name in inbound.providers:
+            title = name.capitalize()
+            monitoring.watch_queue(
+                f"{title}Webhooks", inbound.queues[name], inbound.dead_letter_queues[name]
+            )
+            monitoring.watch_processor(f"{title}Processor", inbound.processors[name])
+        for name, handshake in inbound.handshakes.items():
+            monitoring.watch_workflow(f"{name.capitalize()}Handshake", handshake.state_machine)
+        care = self.triage.care_queue
+        monitoring.watch_queue("CustomerCare", care.queue, care.dead_letter_queue)
+        monitoring.watch_dead_letter_queue("RuleTargetDeadLetters", self.events.target_dlq)
+        monitoring.watch_workflow("Audit", self.audit.state_machine)
+        monitoring.watch_workflow("Triage", self.triage.state_machine)
+        for name, rule in self.rules.items():
+            monitoring.watch_rule(name, rule, self.events.bus)
+        monitoring.watch_business(sorted(inbound.providers))
+        return monitoring
 
     def _outputs(self) -> None:
         """What post-deploy tests and the rehearsal need to find the Stage's resources."""
@@ -47,6 +175,9 @@ class MessagingStack(cdk.Stack):
             "MessagesTable": inbound.messages_table.table_name,
             "IdempotencyTable": inbound.idempotency_table.table_name,
             "MediaBucket": inbound.media_bucket.bucket_name,
+            "AuditTable": self.audit.table.table_name,
+            "CustomerCareQueueUrl": self.triage.care_queue.queue.queue_url,
+            "AlarmTopicArn": self.monitoring.alarm_topic.topic_arn,
         }
         for name in inbound.providers:
             title = name.capitalize()
@@ -60,7 +191,14 @@ class MessagingStack(cdk.Stack):
 class MessagingStage(cdk.Stage):
     """One environment (dev, staging, prod, ...) in its own account and region."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment: Environment) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: Environment,
+        ownership: Ownership,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -68,3 +206,6 @@ class MessagingStage(cdk.Stage):
         )
         self.environment = environment
         self.messaging = MessagingStack(self, "Messaging", environment=environment)
+        cdk.Tags.of(self).add("Environment", environment.name)
+        cdk.Tags.of(self).add("Owner", ownership.owner)
+        cdk.Tags.of(self).add("CostCentre", ownership.cost_centre)

@@ -8,6 +8,7 @@ by `DeployedStack.skipped`, never hidden.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import zipfile
@@ -17,6 +18,9 @@ from typing import Any
 
 from pipeline.rehearsal.emulator import Emulator
 
+# Emulator limitation: moto's CloudFormation handler for these types cannot read Tags.
+UNTAGGABLE_IN_EMULATOR = ("AWS::KMS::Key",)
+UNDELIVERABLE_IN_EMULATOR = ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic")
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 BOOTSTRAP_VERSION = "30"
 
@@ -30,6 +34,7 @@ class DeployedStack:
     outputs: dict[str, str]
     physical_ids: dict[str, str]
     skipped: dict[str, str] = field(default_factory=dict)
+    prepared: list[str] = field(default_factory=list)
 
     def resources_of_type(self, kind: str) -> dict[str, str]:
         return {
@@ -37,6 +42,62 @@ class DeployedStack:
             for logical, res in self.template["Resources"].items()
             if res["Type"] == kind and logical in self.physical_ids
         }
+
+
+def _replace_refs(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in names:
+            return names[value["Ref"]]
+        return {k: _replace_refs(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_refs(v, names) for v in value]
+    return value
+
+
+def prepare_template(template: dict[str, Any]) -> list[str]:
+    """Adapt a template to the emulator's known limitations, in place; returns what was done."""
+    prepared = []
+    # moto resolves Ref of an event bus to an object instead of its name (what CloudFormation
+    # returns): substitute the declared name.
+    buses = {
+        logical: res["Properties"]["Name"]
+        for logical, res in template["Resources"].items()
+        if res["Type"] == "AWS::Events::EventBus"
+    }
+    if buses:
+        template["Resources"] = _replace_refs(template["Resources"], buses)
+        template["Outputs"] = _replace_refs(template.get("Outputs", {}), buses)
+        prepared.append(f"Ref of {', '.join(sorted(buses))} replaced by the bus name")
+    resources = template["Resources"]
+    for logical, res in resources.items():
+        props = res.setdefault("Properties", {})
+        if res["Type"] == "AWS::Events::Rule" and props.get("Targets"):
+            # moto fails PutEvents outright on targets it cannot deliver to (Step Functions,
+            # SNS): those targets are removed; the rehearsal plays the audit target itself.
+            kept = []
+            for rule_target in props["Targets"]:
+                ref = (
+                    rule_target["Arn"].get("Ref", "")
+                    if isinstance(rule_target["Arn"], dict)
+                    else ""
+                )
+                kind = resources.get(ref, {}).get("Type", "")
+                if kind in UNDELIVERABLE_IN_EMULATOR:
+                    prepared.append(f"{logical}: target {ref} ({kind}) removed")
+                else:
+                    kept.append(rule_target)
+            props["Targets"] = kept
+        if res["Type"] in UNTAGGABLE_IN_EMULATOR and props.pop("Tags", None):
+            prepared.append(f"tags removed from {logical} ({res['Type']})")
+        if res["Type"] == "AWS::Events::Archive" and "ArchiveName" not in props:
+            # moto generates names over the 48-character limit it then enforces.
+            props["ArchiveName"] = logical[:48]
+            prepared.append(f"{logical} named {logical[:48]!r} ({res['Type']})")
+        if res["Type"] == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
+            # moto parses an archive's pattern only from a JSON string.
+            props["EventPattern"] = json.dumps(props["EventPattern"])
+            prepared.append(f"{logical} event pattern passed as a string ({res['Type']})")
+    return prepared
 
 
 def stage_directory(cdk_out: Path, stage_id: str) -> Path:
@@ -96,10 +157,12 @@ def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[Deplo
         if artifact["type"] != "aws:cloudformation:stack":
             continue
         template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        deployable = copy.deepcopy(template)  # the record keeps the synthesized template
+        prepared = prepare_template(deployable)
         stack_name = artifact.get("displayName", name).replace("/", "-")
         cfn.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(template),
+            TemplateBody=json.dumps(deployable),
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         )
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
@@ -121,5 +184,5 @@ def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[Deplo
             if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
         }
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        deployed.append(DeployedStack(stack_name, template, outputs, physical, skipped))
+        deployed.append(DeployedStack(stack_name, template, outputs, physical, skipped, prepared))
     return deployed

@@ -85,6 +85,46 @@ class Target:
             self._max_sizes[provider] = int(attributes["Attributes"]["MaximumMessageSize"])
         return self._max_sizes[provider]
 
+    def audit_rule(self) -> dict[str, Any]:
+        """The rule that sends every event to the audit workflow (its target's definition
+        writes to the audit table)."""
+        resources = self.stack.template["Resources"]
+        for res in resources.values():
+            if res["Type"] != "AWS::Events::Rule":
+                continue
+            for rule_target in res["Properties"].get("Targets", []):
+                machine = resources.get(rule_target["Arn"].get("Ref", ""), {})
+                definition = json.dumps(machine.get("Properties", {}).get("DefinitionString", ""))
+                if "dynamodb:putItem" in definition and "AuditTable" in definition:
+                    props: dict[str, Any] = res["Properties"]
+                    props["_machine"] = machine["Properties"]
+                    return props
+        raise LookupError("the Stage has no audit rule")
+
+    def audit_write(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """The audit workflow's PutItem, evaluated from its synthesized JSONata definition."""
+        import jsonata
+
+        machine = self.audit_rule()["_machine"]
+        definition = json.loads(resolve(machine["DefinitionString"], self.stack.physical_ids))
+        (task,) = definition["States"].values()
+
+        def evaluate(value: Any, event: dict[str, Any]) -> Any:
+            if isinstance(value, dict):
+                return {k: evaluate(v, event) for k, v in value.items()}
+            if isinstance(value, str) and value.startswith("{%") and value.endswith("%}"):
+                expression = jsonata.Jsonata(value[2:-2].strip())
+                expression.assign("states", {"input": event})
+                return expression.evaluate(None)
+            return value
+
+        def write(event: dict[str, Any]) -> dict[str, Any]:
+            arguments: dict[str, Any] = evaluate(task["Arguments"], event)
+            self.emulator.client("dynamodb").put_item(**arguments)
+            return arguments
+
+        return write
+
     @property
     def bus_name(self) -> str:
         """The bus's declared name: moto resolves Ref of an event bus to an object, not its name."""
@@ -186,10 +226,12 @@ def prepare(target: Target, media: MediaServer) -> None:
     arn = sqs.get_queue_attributes(QueueUrl=target.capture_url, AttributeNames=["QueueArn"])
     events = target.emulator.client("events")
     bus = target.bus_name
+    # The emulator does not deliver to Step Functions: the audit rule's own pattern delivers
+    # to a capture queue instead, and the rehearsal performs the audit write.
     events.put_rule(
         Name="rehearsal-capture",
         EventBusName=bus,
-        EventPattern=json.dumps({"source": [{"prefix": "messaging."}]}),
+        EventPattern=json.dumps(target.audit_rule()["EventPattern"]),
     )
     events.put_targets(
         Rule="rehearsal-capture",
@@ -550,6 +592,15 @@ def account(
         ledger.events_per_key[(detail["provider"], detail["provider_message_id"])] += 1
     dlq = dead_lettered(target)
     s3 = target.emulator.client("s3")
+    audited = set()
+    for page in (
+        target.emulator.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=target.output("AuditTable"))
+    ):
+        for item in page["Items"]:
+            if item["detail_type"]["S"] == "MessageReceived":
+                audited.add(item["pk"]["S"])
     rows = {}
     for page in (
         target.emulator.client("dynamodb")
@@ -580,7 +631,8 @@ def account(
                 head = s3.head_object(Bucket=target.output("MediaBucket"), Key=attachment["key"])
                 if head["Metadata"].get("sha256") != attachment["sha256"]:
                     mismatches.append(f"{name}: media {attachment['key']} does not match its event")
-            tally.audited += 1  # replaced by the audit table check once the Stage has one
+            if detail["message_id"] in audited:
+                tally.audited += 1
         expected = Counter(h.expect for h in sent)
         seen = {
             "processed": tally.processed,
@@ -610,6 +662,9 @@ def run_traffic(target: Target, plan: Plan, *, batched: bool = False) -> Outcome
         results = workers.result()
         drained.touch()
         events = capture.result()
+    write = target.audit_write()
+    for event in events:
+        write(event)
     outcome = account(target, plan, statuses, events)
     outcome.seconds = time.perf_counter() - start
     outcome.handler_files = {r["handler_file"] for r in results.values()}
@@ -651,6 +706,8 @@ def rehearse(
             deployed = time.perf_counter() - start
             skipped = ", ".join(sorted(set(stack.skipped.values())))
             print(f"deployed {stack.name} to the emulator in {deployed:.1f} s")
+            for step in stack.prepared:
+                print(f"prepared for the emulator: {step}")
             print(f"not created by the emulator (listed, not needed for traffic): {skipped}")
             if scenarios:
                 results.append(

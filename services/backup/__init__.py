@@ -1,0 +1,1 @@
+"""AWS Backup of the Stage's tables, in environments that retain data."""

@@ -1,0 +1,1 @@
+"""Dashboards and alarms of a Stage (cdk-monitoring-constructs)."""

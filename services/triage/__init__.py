@@ -1,0 +1,1 @@
+"""Message triage: sentiment of received texts, routed to customer care or acknowledgement."""
