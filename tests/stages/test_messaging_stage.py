@@ -79,7 +79,12 @@ STATEFUL_LOGICAL_IDS = {
     "AWS::KMS::Key": {"CoreDataKeyB99B0DD5"},
     "AWS::Events::EventBus": {"EventsBus45DE4339"},
     "AWS::S3::Bucket": {"InboundAccessLogs0C5B5D70", "InboundMediaBucket74181524"},
-    "AWS::DynamoDB::Table": {"InboundIdempotencyTable6F0675E1", "InboundMessagesTable2BF46A5E"},
+    "AWS::DynamoDB::Table": {
+        "InboundIdempotencyTable6F0675E1",
+        "InboundMessagesTable2BF46A5E",
+        "AuditTable18A3095C",
+    },
+    "AWS::Events::Archive": {"EventsArchive5A2DBDD8"},
     "AWS::SQS::Queue": {
         "InboundGenericWebhooksDeadLetterE64AD3F9",
         "InboundGenericWebhooksQueue94DD849C",
@@ -89,6 +94,9 @@ STATEFUL_LOGICAL_IDS = {
         "InboundTwilioWebhooksQueue51FFFE5F",
         "InboundWhatsappWebhooksDeadLetterE0DA3061",
         "InboundWhatsappWebhooksQueue60822AFB",
+        "EventsTargetDeadLetter3A62D947",
+        "TriageCustomerCareDeadLetterD6E1A1F3",
+        "TriageCustomerCareQueue785433B4",
     },
 }
 
