@@ -32,7 +32,6 @@ from services.inbound.providers.base import (
     Rejected,
     Transient,
 )
-from services.inbound.runtime.media import UrllibGet
 
 if TYPE_CHECKING:
     from services.events.models import (
@@ -403,6 +402,9 @@ class Processor:
 
 @cache
 def _processor() -> Processor:
+    # urllib.request pulls in the email package: imported with the first record, not at init.
+    from services.inbound.runtime.media import UrllibGet
+
     settings = Settings.from_environment()
     return Processor(settings, get_provider(settings.provider), UrllibGet())
 
