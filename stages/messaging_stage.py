@@ -164,6 +164,13 @@ class MessagingStack(cdk.Stack):
         for name, rule in self.rules.items():
             monitoring.watch_rule(name, rule, self.events.bus)
         monitoring.watch_business(sorted(inbound.providers))
+        monitoring.watch_analysis(
+            {
+                "negative": self.rules["NegativeToCare"],
+                "other": self.rules["OthersToAcknowledge"],
+            },
+            self.events.bus,
+        )
         return monitoring
 
     def _outputs(self) -> None:

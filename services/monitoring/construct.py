@@ -169,6 +169,31 @@ class Monitoring(Construct):
             ],
         )
 
+    def watch_analysis(self, outcomes: dict[str, events.IRule], bus: events.IEventBus) -> None:
+        """Messages analysed, by outcome: the triage routing rules' matched events."""
+        self.facade.monitor_custom(
+            alarm_friendly_name="Analysis",
+            human_readable_name="Messages analysed",
+            metric_groups=[
+                CustomMetricGroup(
+                    title="MessagesAnalyzed",
+                    metrics=[
+                        cloudwatch.Metric(
+                            namespace="AWS/Events",
+                            metric_name="MatchedEvents",
+                            dimensions_map={
+                                "RuleName": rule.rule_name,
+                                "EventBusName": bus.event_bus_name,
+                            },
+                            statistic="Sum",
+                            label=label,
+                        )
+                        for label, rule in outcomes.items()
+                    ],
+                )
+            ],
+        )
+
     def watch_business(self, providers: list[str]) -> None:
         groups = [
             CustomMetricGroup(
