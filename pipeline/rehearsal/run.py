@@ -345,28 +345,7 @@ def scenario_plan(providers: list[str], media_base: str, valid: int = 5) -> Plan
 
 def _resign(p: Provider, headers: dict[str, str], body: bytes) -> dict[str, str]:
     """Headers signing `body` correctly, so that only its parsing can fail."""
-    from services.inbound.providers import twilio
-    from services.inbound.providers.base import hmac_hex
-
-    secret = SECRETS[p.name]
-    out = dict(headers)
-    if p.name == "twilio":
-        from urllib.parse import parse_qsl
-
-        out["X-Twilio-Signature"] = twilio.signature(
-            secret["auth_token"], _url(p.name), parse_qsl(body.decode())
-        )
-    elif p.name == "whatsapp":
-        out["X-Hub-Signature-256"] = "sha256=" + hmac_hex(secret["app_secret"], body)
-    elif p.name == "slack":
-        ts = headers["X-Slack-Request-Timestamp"]
-        out["X-Slack-Signature"] = "v0=" + hmac_hex(
-            secret["signing_secret"], b"v0:" + ts.encode() + b":" + body
-        )
-    else:
-        ts = headers["X-Timestamp"]
-        out["X-Signature"] = "sha256=" + hmac_hex(secret["signing_key"], ts.encode() + b"." + body)
-    return out
+    return p.sign(secret=SECRETS[p.name], url=_url(p.name), body=body, headers=headers)
 
 
 def load_plan(providers: list[str], total: int) -> Plan:

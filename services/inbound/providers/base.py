@@ -109,6 +109,12 @@ class Provider(ABC):
         """Download one attachment with the provider's authentication."""
 
     @abstractmethod
+    def sign(
+        self, *, secret: Mapping[str, str], url: str, body: bytes, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        """`headers` plus this provider's signature over `body` (timestamps kept if present)."""
+
+    @abstractmethod
     def sample_request(
         self,
         *,

@@ -94,14 +94,15 @@ class GenericHmac(Provider):
             "attachments": [{"url": u, "content_type": "application/pdf"} for u in media_urls],
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        timestamp = str(int(moment.timestamp()))
+        headers = {"Content-Type": "application/json", "X-Timestamp": str(int(moment.timestamp()))}
+        return self.sign(secret=secret, url=url, body=body, headers=headers), body
+
+    def sign(
+        self, *, secret: Mapping[str, str], url: str, body: bytes, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        timestamp = headers.get("X-Timestamp") or str(int(datetime.now(UTC).timestamp()))
         signed = "sha256=" + hmac_hex(secret["signing_key"], timestamp.encode() + b"." + body)
-        headers = {
-            "Content-Type": "application/json",
-            "X-Timestamp": timestamp,
-            "X-Signature": signed,
-        }
-        return headers, body
+        return {**headers, "X-Timestamp": timestamp, "X-Signature": signed}
 
 
 def _required(payload: Mapping[str, Any], key: str) -> str:

@@ -134,13 +134,21 @@ class Slack(Provider):
             "event_time": int(moment.timestamp()),
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp}
+        return self.sign(secret=secret, url=url, body=body, headers=headers), body
+
+    def sign(
+        self, *, secret: Mapping[str, str], url: str, body: bytes, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        timestamp = headers.get("X-Slack-Request-Timestamp") or str(
+            int(datetime.now(UTC).timestamp())
+        )
         base = b"v0:" + timestamp.encode() + b":" + body
-        headers = {
-            "Content-Type": "application/json",
+        return {
+            **headers,
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": "v0=" + hmac_hex(secret["signing_secret"], base),
         }
-        return headers, body
 
 
 PROVIDER = Slack()

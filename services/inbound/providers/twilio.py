@@ -120,11 +120,15 @@ class Twilio(Provider):
         ]
         for n, media_url in enumerate(media_urls):
             params += [(f"MediaUrl{n}", media_url), (f"MediaContentType{n}", "image/jpeg")]
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature(secret["auth_token"], url, params),
-        }
-        return headers, urlencode(params).encode()
+        body = urlencode(params).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self.sign(secret=secret, url=url, body=body, headers=headers), body
+
+    def sign(
+        self, *, secret: Mapping[str, str], url: str, body: bytes, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        params = parse_qsl(body.decode(), keep_blank_values=True)
+        return {**headers, "X-Twilio-Signature": signature(secret["auth_token"], url, params)}
 
 
 PROVIDER = Twilio()

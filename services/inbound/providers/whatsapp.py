@@ -151,11 +151,13 @@ class WhatsApp(Provider):
             ],
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": "sha256=" + hmac_hex(secret["app_secret"], body),
-        }
-        return headers, body
+        headers = {"Content-Type": "application/json"}
+        return self.sign(secret=secret, url=url, body=body, headers=headers), body
+
+    def sign(
+        self, *, secret: Mapping[str, str], url: str, body: bytes, headers: Mapping[str, str]
+    ) -> dict[str, str]:
+        return {**headers, "X-Hub-Signature-256": "sha256=" + hmac_hex(secret["app_secret"], body)}
 
 
 PROVIDER = WhatsApp()

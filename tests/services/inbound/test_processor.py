@@ -99,30 +99,11 @@ def test_malformed_but_correctly_signed_body_is_rejected(stores: Stores, provide
 
 
 def _resign(provider: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-    from services.inbound.providers import twilio
-    from services.inbound.providers.base import hmac_hex
     from tests.services.inbound.conftest import SECRETS, URL
 
-    secret = SECRETS[provider]
-    out = dict(headers)
-    if provider == "twilio":
-        from urllib.parse import parse_qsl
-
-        params = parse_qsl(body.decode(), keep_blank_values=True)
-        out["X-Twilio-Signature"] = twilio.signature(
-            secret["auth_token"], URL.format(provider=provider), params
-        )
-    elif provider == "whatsapp":
-        out["X-Hub-Signature-256"] = "sha256=" + hmac_hex(secret["app_secret"], body)
-    elif provider == "slack":
-        ts = headers["X-Slack-Request-Timestamp"]
-        out["X-Slack-Signature"] = "v0=" + hmac_hex(
-            secret["signing_secret"], b"v0:" + ts.encode() + b":" + body
-        )
-    else:
-        ts = headers["X-Timestamp"]
-        out["X-Signature"] = "sha256=" + hmac_hex(secret["signing_key"], ts.encode() + b"." + body)
-    return out
+    return discover()[provider].sign(
+        secret=SECRETS[provider], url=URL.format(provider=provider), body=body, headers=headers
+    )
 
 
 @pytest.mark.parametrize("provider", ["slack", "generic"])
