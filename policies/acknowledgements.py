@@ -51,8 +51,9 @@ class Acknowledgement:
         if not self.paths:
             raise RegistryError(f"{where}.paths: must list at least one construct path")
         for path in self.paths:
-            # Stack and Stage paths have at most two segments (Pipeline/Prod/Messaging is three).
-            if path.count("/") < 3 or (path.endswith("*") and path.count("/") < 4):
+            # A Stage path has two segments (Pipeline/Prod), a Stage's stack three; whether a
+            # literal three-segment path is a stack is only known from the tree (see apply()).
+            if path.count("/") < 2 or (path.endswith("*") and path.count("/") < 3):
                 raise RegistryError(
                     f"{where}.paths: {path!r} is too broad; "
                     "name the construct, not a stack or Stage"
