@@ -15,9 +15,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Jenkins' JUnit schema, as pytest's own sources ship it: the report tests validate against it.
+JUNIT_XSD  := $(VENV)/share/schemas/junit-10.xsd
 CDK        := cdk --no-version-reporting --no-notices
+REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
 
-.PHONY: help setup synth test lint typecheck unit bench rehearse diagram constraints clean
+.PHONY: help setup synth report test lint typecheck unit bench rehearse diagram constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,12 +34,25 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules from the pins
+$(JUNIT_XSD): constraints.txt | $(PY_STAMP)
+	mkdir -p $(dir $@)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		--no-binary :all: --dest "$$tmp" "$$(grep -i '^pytest==' constraints.txt)" && \
+	tar -xzf "$$tmp"/pytest-*.tar.gz -C "$$tmp" --wildcards '*/testing/example_scripts/junit-10.xsd' && \
+	cp "$$tmp"/pytest-*/testing/example_scripts/junit-10.xsd $@
 
-synth: setup ## Synthesize every stack offline, gated by the policy packs, and summarise
+setup: $(PY_STAMP) $(NODE_STAMP) $(JUNIT_XSD) ## Create .venv and node_modules from the pins
+
+synth: setup ## Synthesize every stack offline, gated by the policy packs; write the reports
 	rm -rf cdk.out
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet || { status=$$?; $(REPORT) || true; exit $$status; }
 	$(BIN)/python scripts/synth_summary.py cdk.out
+	$(REPORT)
+
+report: setup ## Security reports from cdk.out (HTML, Markdown, SARIF, JUnit); BASE=<old cdk.out> adds the diff
+	@test -f cdk.out/validation-report.json || { echo "cdk.out has no validation report: run 'make synth' first"; exit 2; }
+	$(REPORT)
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -15,11 +15,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack
+from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
 from policies.rules import discover
-from policies.rules.base import Resource, Result, Rule, StackContext
+from policies.rules.base import Compliance, Resource, Rule, StackContext
 
 PACK_NAME = "Platform"
 
@@ -53,14 +53,15 @@ class _Application:
 
     @property
     def level(self) -> NagMessageLevel:
-        return self._rule.level
+        return NagMessageLevel(self._rule.level.value)
 
     @property
     def rule_suffix_override(self) -> str:
         return self._rule.id
 
-    def rule(self, node: cdk.CfnResource) -> Result:
-        return self._rule.check(self._resource)
+    def rule(self, node: cdk.CfnResource) -> NagRuleCompliance | list[str]:
+        result = self._rule.check(self._resource)
+        return NagRuleCompliance(result.value) if isinstance(result, Compliance) else result
 
 
 class PlatformChecks(NagPack):

@@ -66,7 +66,13 @@ class Synth:
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
     context = cdk_json_context()
-    app = cdk.App(outdir=str(outdir), context=context)
+    # What `cdk synth` adds to an App's context (the Makefile also passes --no-version-reporting).
+    cli_context = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": False,
+    }
+    app = cdk.App(outdir=str(outdir), context={**context, **cli_context})
     config = load_config(context)
     stack = build(app, config, read_versions())
     assembly = app.synth()

@@ -10,15 +10,31 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from typing import Any, ClassVar
 
-from cdk_nag import NagMessageLevel, NagRuleCompliance
 
-Result = NagRuleCompliance | list[str]
-COMPLIANT = NagRuleCompliance.COMPLIANT
-NON_COMPLIANT = NagRuleCompliance.NON_COMPLIANT
-NOT_APPLICABLE = NagRuleCompliance.NOT_APPLICABLE
+class Compliance(Enum):
+    """cdk-nag's NagRuleCompliance values, without loading jsii (the report reuses the rules)."""
+
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON_COMPLIANT"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Level(Enum):
+    """cdk-nag's NagMessageLevel values."""
+
+    ERROR = "ERROR"
+    WARN = "WARN"
+    INFO = "INFO"
+
+
+Result = Compliance | list[str]
+COMPLIANT = Compliance.COMPLIANT
+NON_COMPLIANT = Compliance.NON_COMPLIANT
+NOT_APPLICABLE = Compliance.NOT_APPLICABLE
 
 
 def referenced_ids(value: Any) -> Iterator[str]:
@@ -138,7 +154,7 @@ class Rule(ABC):
     id: ClassVar[str]
     info: ClassVar[str]
     explanation: ClassVar[str]
-    level: ClassVar[NagMessageLevel] = NagMessageLevel.ERROR
+    level: ClassVar[Level] = Level.ERROR
     # None: the rule looks at every resource type.
     resource_types: ClassVar[frozenset[str] | None] = None
 
