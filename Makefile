@@ -19,8 +19,12 @@ NODE_STAMP := node_modules/.installed
 JUNIT_XSD  := $(VENV)/share/schemas/junit-10.xsd
 CDK        := cdk --no-version-reporting --no-notices
 REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
+# Test results and security scans land here (CodeBuild report groups and pipeline artifacts).
+RESULTS    := reports
+# What the processors' Lambda asset bundles (services/inbound/construct.py RUNTIME_FILES).
+LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
-.PHONY: help setup synth report test lint typecheck unit bench rehearse diagram constraints clean
+.PHONY: help setup synth report test lint typecheck unit security bench rehearse diagram constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,10 +65,21 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy on the source tree
 	$(BIN)/mypy
 
-unit: setup ## pytest
-	$(BIN)/pytest
+unit: setup ## pytest (JUnit results in reports/junit)
+	$(BIN)/pytest --junitxml=$(RESULTS)/junit/pytest.xml
 
-test: lint typecheck unit ## Everything CI runs: lint, types, tests
+security: setup ## New secrets vs the baseline, bandit on the Lambda code, CycloneDX SBOM
+	mkdir -p $(RESULTS)/security
+	$(BIN)/python scripts/check_secrets.py --out $(RESULTS)/security/secrets.json
+	$(BIN)/bandit --quiet --recursive --severity-level medium --format json \
+		--output $(RESULTS)/security/bandit.json $(LAMBDA_CODE) \
+		|| { $(BIN)/bandit --quiet --recursive --severity-level medium $(LAMBDA_CODE); exit 1; }
+	@echo "bandit: no medium or high findings in the Lambda code"
+	$(BIN)/cyclonedx-py environment --output-format JSON \
+		--output-file $(RESULTS)/security/sbom.cdx.json $(BIN)/python
+	@echo "sbom: $(RESULTS)/security/sbom.cdx.json"
+
+test: lint typecheck unit security ## Everything CI runs: lint, types, tests, security scans
 
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	$(BIN)/python scripts/bench_inbound.py
