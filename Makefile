@@ -24,7 +24,7 @@ RESULTS    := reports
 # What the processors' Lambda asset bundles (services/inbound/construct.py RUNTIME_FILES).
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
-.PHONY: help setup synth report test lint typecheck unit security bench rehearse diagram constraints clean
+.PHONY: help setup synth report review released verify test lint typecheck unit security bench rehearse diagram constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,15 @@ synth: setup ## Synthesize every stack offline, gated by the policy packs; write
 	$(CDK) synth --quiet || { status=$$?; $(REPORT) || true; exit $$status; }
 	$(BIN)/python scripts/synth_summary.py cdk.out
 	$(REPORT)
+
+review: setup ## In the pipeline: diff against the last release, upload the reports for the approval
+	$(BIN)/python scripts/publish_review.py publish
+
+released: $(PY_STAMP) ## In the pipeline, after prod is verified: make this release the next diff's base
+	$(BIN)/python scripts/publish_review.py release
+
+verify: $(PY_STAMP) ## Post-deploy tests against a deployed Stage (SUITE=smoke|acceptance|load; CFN_* outputs)
+	$(BIN)/python -m pipeline.verify $(SUITE)
 
 report: setup ## Security reports from cdk.out (HTML, Markdown, SARIF, JUnit); BASE=<old cdk.out> adds the diff
 	@test -f cdk.out/validation-report.json || { echo "cdk.out has no validation report: run 'make synth' first"; exit 2; }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,6 +23,8 @@ _CONNECTION_ARN = re.compile(
     r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PRINCIPAL = re.compile(r"^(\d{12}|arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]+)$")
 
 
 class ConfigError(Exception):
@@ -173,14 +175,42 @@ class MonitoringSettings(_Strict):
     @field_validator("alarm_emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        for email in value:
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-                raise ValueError(f"{email!r} is not an email address")
-        return value
+        return _emails(value)
+
+
+def _emails(value: list[str]) -> list[str]:
+    for email in value:
+        if not _EMAIL.match(email):
+            raise ValueError(f"{email!r} is not an email address")
+    return value
+
+
+# CodeDeploy's predefined Lambda traffic-shifting configurations.
+Rollout = Literal[
+    "AllAtOnce",
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+]
 
 
 class DeliverySettings(_Strict):
-    """How releases reach this environment (rollout strategy, post-deploy tests)."""
+    """How releases reach this environment: processor rollout and the post-deploy tests."""
+
+    # Traffic shifting of the processors' `live` alias; their error and throttle alarms roll
+    # a shift back automatically.
+    rollout: Rollout = "AllAtOnce"
+    # After deploying: `smoke` (one signed and one badly signed webhook per provider),
+    # `acceptance` (the scenario suite plus a bounded load test), or `none`.
+    verification: Literal["smoke", "acceptance", "none"] = "smoke"
+    load_messages: int = Field(default=300, ge=1, le=5000)
+    load_rate_per_second: float = Field(default=20, gt=0, le=500)
+    verification_timeout_seconds: int = Field(default=300, ge=30, le=3600)
 
 
 class EnvironmentSettings(_Strict):
@@ -200,11 +230,32 @@ class Environment(_Strict):
     region: str
     requires_approval: bool = False
     retain_data: bool = False
+    # More regions of the same account, deployed in parallel with `region` after one approval.
+    additional_regions: list[str] = Field(default_factory=list)
     settings: EnvironmentSettings = Field(default_factory=EnvironmentSettings)
 
     _text = field_validator("account", mode="before")(_as_text)
     _acc = field_validator("account")(_account)
     _reg = field_validator("region")(_region)
+
+    @field_validator("additional_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            _region(region)
+        if len(set(value)) != len(value):
+            raise ValueError("lists a region twice")
+        return value
+
+    @property
+    def regions(self) -> list[str]:
+        return [self.region, *self.additional_regions]
+
+    def stage_id_for(self, region: str) -> str:
+        """'Prod' in the primary region (stable logical ids), 'ProdUsEast1' in the others."""
+        if region == self.region:
+            return self.stage_id
+        return self.stage_id + "".join(part.capitalize() for part in region.split("-"))
 
     @field_validator("name")
     @classmethod
@@ -217,6 +268,33 @@ class Environment(_Strict):
     def stage_id(self) -> str:
         """Construct id of the Stage: 'prod' -> 'Prod'."""
         return self.name[:1].upper() + self.name[1:]
+
+
+class Approvals(_Strict):
+    """Who hears about a release waiting for approval, and who may approve or reject it."""
+
+    notify: list[str] = Field(default_factory=list)
+    # Principals (12-digit accounts or IAM role/user ARNs) allowed to assume the approver
+    # role; the toolchain account (its IAM policies decide) when empty.
+    approvers: list[str] = Field(default_factory=list)
+
+    _notify = field_validator("notify")(_emails)
+
+    @field_validator("approvers")
+    @classmethod
+    def _principals(cls, value: list[str]) -> list[str]:
+        for principal in value:
+            if not _PRINCIPAL.match(principal):
+                raise ValueError(f"{principal!r} is not an account id or an IAM role/user ARN")
+        return value
+
+
+class Notifications(_Strict):
+    """Who hears about failed pipeline executions and approval outcomes."""
+
+    emails: list[str] = Field(default_factory=list)
+
+    _emails = field_validator("emails")(_emails)
 
 
 class Ownership(_Strict):
@@ -232,6 +310,8 @@ class DeploymentConfig(_Strict):
     toolchain: Toolchain
     source: Source
     ownership: Ownership = Field(default_factory=Ownership)
+    approvals: Approvals = Field(default_factory=Approvals)
+    notifications: Notifications = Field(default_factory=Notifications)
     environments: list[Environment] = Field(min_length=1)
     allow_toolchain_as_workload_account: bool = False
 
@@ -247,13 +327,15 @@ class DeploymentConfig(_Strict):
                     f"{where}.name: {env.name!r} is a duplicate of environments[{seen[env.name]}]"
                 )
             seen.setdefault(env.name, i)
-            key = (env.account, env.region)
-            if key in placed:
-                problems.append(
-                    f"{where}: account {env.account} region {env.region} is already used by "
-                    f"environment {placed[key]!r}; each environment needs its own account/region"
-                )
-            placed.setdefault(key, env.name)
+            for region in env.regions:
+                key = (env.account, region)
+                if key in placed:
+                    problems.append(
+                        f"{where}: account {env.account} region {region} is already used by "
+                        f"environment {placed[key]!r}; each environment needs its own "
+                        "account/region"
+                    )
+                placed.setdefault(key, env.name)
             if (
                 env.account == self.toolchain.account
                 and not self.allow_toolchain_as_workload_account

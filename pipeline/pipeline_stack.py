@@ -1,28 +1,64 @@
 """The self-mutating CDK pipeline in the toolchain account.
 
 Source (CodeConnections, V2 push trigger on one branch) -> Build (the Makefile targets a
-developer runs) -> UpdatePipeline -> Assets -> one Stage per configured environment, in order,
-with a manual approval before every environment that requires one.
+developer runs: tests, security scans, synth, reports) -> UpdatePipeline -> Assets -> one Stage
+(or a wave of regions) per configured environment, in order, each verified after it deploys.
+An environment that requires approval is preceded by a permissions-broadening check and a manual
+approval whose review link opens this execution's security report and diff.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codestarnotifications as notifications
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct
 
-from pipeline.config import DeploymentConfig
+from pipeline.config import DeploymentConfig, Environment
 from pipeline.toolchain import ToolchainVersions
 from stages.messaging_stage import MessagingStage
 
-BUILD_COMMANDS = ["make test", "make synth"]
+BUILD_COMMANDS = ["make test", "make synth", "make review"]
+# Where the build step stores each execution's reports, in the pipeline's artifact bucket.
+REVIEW_PREFIX = "reviews"
+EXECUTION_ID = "#{codepipeline.PipelineExecutionId}"
+# JUnit files the build step publishes to CodeBuild report groups (name -> base dir, file).
+REPORTS = {
+    "UnitTests": ("reports/junit", "pytest.xml"),
+    "PolicyGate": ("cdk.out/reports", "report.junit.xml"),
+}
+# What each verification level runs after a deploy (one CodeBuild action).
+VERIFY_COMMANDS = {
+    "smoke": ["make verify SUITE=smoke"],
+    "acceptance": ["make verify SUITE=acceptance", "make verify SUITE=load"],
+}
+# Stage outputs the verification driver reads (as CFN_<name> environment variables).
+VERIFY_OUTPUTS = ("ApiUrl", "AuditTable", "MessagesTable", "VerificationRoleArn")
+VERIFY_PROVIDER_OUTPUTS = ("SecretName", "DeadLetterQueueUrl")
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _ArtifactBucketName:
+    """Produces the artifact bucket's name at synth time, after the pipeline is built."""
+
+    def __init__(self, stack: PipelineStack) -> None:
+        self._stack = stack
+
+    def produce(self) -> str:
+        return self._stack.pipeline.pipeline.artifact_bucket.bucket_name
 
 
 class PipelineStack(cdk.Stack):
-    """Hosts `pipeline` (the CDK Pipelines construct) and `stages` (one per environment)."""
+    """Hosts `pipeline` (CDK Pipelines), `stages`, the approval and notification topics and the
+    `approver_role` that alone is meant to answer approvals."""
 
     def __init__(
         self,
@@ -39,6 +75,7 @@ class PipelineStack(cdk.Stack):
             description="Self-mutating delivery pipeline of the messaging platform",
             termination_protection=True,
         )
+        self.config = config
         source = pipelines.CodePipelineSource.connection(
             config.source.repository,
             config.source.branch,
@@ -47,6 +84,8 @@ class PipelineStack(cdk.Stack):
             # second, unfiltered one.
             trigger_on_push=False,
         )
+        self.source = source
+        self._notification_key()
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -65,27 +104,12 @@ class PipelineStack(cdk.Stack):
                 ),
                 timeout=cdk.Duration.minutes(60),
             ),
-            synth=pipelines.CodeBuildStep(
-                "Build",
-                input=source,
-                commands=BUILD_COMMANDS,
-                primary_output_directory="cdk.out",
-            ),
+            synth=self._build_step(source),
         )
 
         self.stages: list[MessagingStage] = []
         for env in config.environments:
-            stage = MessagingStage(self, env.stage_id, environment=env, ownership=config.ownership)
-            pre: list[pipelines.Step] = []
-            if env.requires_approval:
-                pre.append(
-                    pipelines.ManualApprovalStep(
-                        f"Promote{env.stage_id}",
-                        comment=f"Promote this release to {env.name} ({env.account}/{env.region})?",
-                    )
-                )
-            self.pipeline.add_stage(stage, pre=pre)
-            self.stages.append(stage)
+            self._add_environment(env)
 
         self.pipeline.build_pipeline()
         for key, value in (
@@ -98,6 +122,224 @@ class PipelineStack(cdk.Stack):
         self._add_push_trigger(config.source.branch)
         self._log_artifact_access()
         self._retain_artifact_key()
+        self._notify()
+        self.approver_role = self._approver_role()
+        cdk.CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
+        cdk.CfnOutput(self, "ApproverRoleArn", value=self.approver_role.role_arn)
+
+    # -- build ------------------------------------------------------------------------------
+
+    def _artifact_bucket_name(self) -> str:
+        # The artifact bucket exists only once build_pipeline() ran; resolve it lazily.
+        return cdk.Lazy.string(_ArtifactBucketName(self))
+
+    def _build_step(self, source: pipelines.CodePipelineSource) -> pipelines.CodeBuildStep:
+        reports = {
+            name: {"files": [file], "base-directory": base, "file-format": "JUNITXML"}
+            for name, (base, file) in REPORTS.items()
+        }
+        return pipelines.CodeBuildStep(
+            "Build",
+            input=source,
+            commands=BUILD_COMMANDS,
+            primary_output_directory="cdk.out",
+            env={
+                "REVIEW_BUCKET": self._artifact_bucket_name(),
+                "REVIEW_PREFIX": REVIEW_PREFIX,
+                "EXECUTION_ID": EXECUTION_ID,
+            },
+            partial_build_spec=codebuild.BuildSpec.from_object({"reports": reports}),
+        )
+
+    # -- environments -----------------------------------------------------------------------
+
+    def _add_environment(self, env: Environment) -> None:
+        stages = [
+            MessagingStage(
+                self,
+                env.stage_id_for(region),
+                environment=env,
+                ownership=self.config.ownership,
+                toolchain_account=self.config.toolchain.account,
+                region=region,
+            )
+            for region in env.regions
+        ]
+        pre: list[pipelines.Step] = []
+        if env.requires_approval:
+            pre += [
+                pipelines.ConfirmPermissionsBroadening(
+                    f"Broadening{stage.node.id}", stage=stage, notification_topic=self.approvals
+                )
+                for stage in stages
+            ]
+            approval = pipelines.ManualApprovalStep(
+                f"Promote{env.stage_id}",
+                comment=(
+                    f"Promote this release to {env.name} "
+                    f"({env.account}: {', '.join(env.regions)})? Read the security report "
+                    "and the diff against the last release first."
+                ),
+                review_url=self._review_url(),
+                notification_topic=self.approvals,
+            )
+            for check in pre:
+                approval.add_step_dependency(check)
+            pre.append(approval)
+        wave = self.pipeline.add_wave(env.stage_id, pre=pre)
+        for stage in stages:
+            post = self._verification(env, stage)
+            wave.add_stage(stage, post=[post] if post else [])
+            self.stages.append(stage)
+
+    def _review_url(self) -> str:
+        return cdk.Fn.join(
+            "",
+            [
+                "https://",
+                self.region,
+                ".console.aws.amazon.com/s3/object/",
+                self._artifact_bucket_name(),
+                f"?prefix={REVIEW_PREFIX}/{EXECUTION_ID}/index.html",
+            ],
+        )
+
+    def _verification(self, env: Environment, stage: MessagingStage) -> pipelines.Step | None:
+        level = env.settings.delivery.verification
+        if level == "none":
+            return None
+        outputs = stage.messaging.outputs
+        wanted = [*VERIFY_OUTPUTS]
+        for name in stage.messaging.inbound.providers:
+            wanted += [f"{name.capitalize()}{suffix}" for suffix in VERIFY_PROVIDER_OUTPUTS]
+        delivery = env.settings.delivery
+        commands = list(VERIFY_COMMANDS[level])
+        if env.requires_approval:
+            commands.append("make released")  # the base the next release's diff compares with
+        return pipelines.CodeBuildStep(
+            f"Verify{stage.node.id}",
+            input=self.source,
+            commands=commands,
+            env={
+                "VERIFY_TIMEOUT_SECONDS": str(delivery.verification_timeout_seconds),
+                "LOAD_MESSAGES": str(delivery.load_messages),
+                "LOAD_RATE": str(delivery.load_rate_per_second),
+                "REVIEW_BUCKET": self._artifact_bucket_name(),
+                "REVIEW_PREFIX": REVIEW_PREFIX,
+                "EXECUTION_ID": EXECUTION_ID,
+            },
+            env_from_cfn_outputs={f"CFN_{key}": outputs[key] for key in wanted},
+            role_policy_statements=[
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[stage.messaging.verification.role.role_arn],
+                )
+            ],
+        )
+
+    # -- approvals and notifications ---------------------------------------------------------
+
+    def _notification_key(self) -> None:
+        self.notification_key = kms.Key(
+            self,
+            "NotificationKey",
+            enable_key_rotation=True,
+            description="Encrypts the pipeline's approval and notification topics",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for service in ("codestar-notifications.amazonaws.com", "codepipeline.amazonaws.com"):
+            self.notification_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Publish{service.split('.')[0].title().replace('-', '')}",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                )
+            )
+        self.approvals = self._topic("ApprovalTopic", self.config.approvals.notify)
+        self.events_topic = self._topic("PipelineEventsTopic", self.config.notifications.emails)
+
+    def _topic(self, construct_id: str, emails: list[str]) -> sns.Topic:
+        topic = sns.Topic(self, construct_id, master_key=self.notification_key, enforce_ssl=True)
+        for email in emails:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
+    def _notify(self) -> None:
+        built = self.pipeline.pipeline
+        built.notify_on(
+            "Notifications",
+            self.events_topic,
+            events=[
+                codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
+                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
+                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_SUCCEEDED,
+                codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
+            ],
+            detail_type=notifications.DetailType.FULL,
+        )
+        # CodePipeline publishes approval requests as its own role.
+        self.notification_key.grant_encrypt_decrypt(built.role)
+
+    def _approver_role(self) -> iam.Role:
+        """The role an operator assumes to approve or reject a promotion, and nothing more."""
+        approvers = self.config.approvals.approvers or [self.account]
+        principals = [
+            iam.AccountPrincipal(p) if p.isdigit() else iam.ArnPrincipal(p) for p in approvers
+        ]
+        role = iam.Role(
+            self,
+            "ApproverRole",
+            assumed_by=iam.CompositePrincipal(*principals),
+            max_session_duration=cdk.Duration.hours(1),
+            description="Answers manual approvals of the delivery pipeline",
+        )
+        built = self.pipeline.pipeline
+        promotions = [
+            f"{built.pipeline_arn}/{env.stage_id}/Promote{env.stage_id}"
+            for env in self.config.environments
+            if env.requires_approval
+        ]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AnswerPromotions",
+                actions=["codepipeline:PutApprovalResult"],
+                resources=promotions,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPipeline",
+                actions=[
+                    "codepipeline:GetPipeline",
+                    "codepipeline:GetPipelineState",
+                    "codepipeline:GetPipelineExecution",
+                    "codepipeline:ListPipelineExecutions",
+                ],
+                resources=[built.pipeline_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadReviews",
+                actions=["s3:GetObject"],
+                resources=[built.artifact_bucket.arn_for_objects(f"{REVIEW_PREFIX}/*")],
+            )
+        )
+        key = built.artifact_bucket.encryption_key
+        assert key is not None  # cross_account_keys=True
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptReviews",
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+            )
+        )
+        return role
+
+    # -- toolchain hygiene -------------------------------------------------------------------
 
     def _add_push_trigger(self, branch: str) -> None:
         built = self.pipeline.pipeline

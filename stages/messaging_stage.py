@@ -20,6 +20,7 @@ from services.events.models import MessageAnalyzed, MessageReceived
 from services.inbound.construct import Inbound
 from services.monitoring.construct import Monitoring
 from services.triage.construct import Triage
+from stages.verification import VerificationAccess
 
 # Tag keys every resource carries (policies check them).
 TAG_KEYS = ("Environment", "Service", "Owner", "CostCentre")
@@ -28,7 +29,14 @@ TAG_KEYS = ("Environment", "Service", "Owner", "CostCentre")
 class MessagingStack(cdk.Stack):
     """The deployable unit of one environment: all messaging services of the Stage."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment: Environment) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: Environment,
+        toolchain_account: str,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -50,6 +58,7 @@ class MessagingStack(cdk.Stack):
             bus=self.events.bus,
             settings=settings.inbound,
             removal_policy=removal,
+            rollout=settings.delivery.rollout,
         )
         self.audit = AuditTrail(
             self,
@@ -70,6 +79,23 @@ class MessagingStack(cdk.Stack):
         )
         self.rules = self._route()
         self.monitoring = self._monitor(environment)
+        self.verification = VerificationAccess(
+            self,
+            "Verification",
+            toolchain_account=toolchain_account,
+            key=key,
+            tables=[self.audit.table, self.inbound.messages_table],
+            dead_letter_queues=[
+                *self.inbound.dead_letter_queues.values(),
+                self.triage.care_queue.dead_letter_queue,
+                self.events.target_dlq,
+            ],
+            secret_arn_patterns=[
+                f"arn:{self.partition}:secretsmanager:{self.region}:{self.account}:secret:"
+                f"{name}-??????"
+                for name in self.inbound.secret_names.values()
+            ],
+        )
         self.backup = (
             TableBackup(
                 self,
@@ -89,6 +115,7 @@ class MessagingStack(cdk.Stack):
             (self.audit, "audit"),
             (self.triage, "triage"),
             (self.monitoring, "monitoring"),
+            (self.verification, "verification"),
             *([(self.backup, "backup")] if self.backup else []),
         ):
             cdk.Tags.of(construct).add("Service", service)
@@ -153,7 +180,9 @@ class MessagingStack(cdk.Stack):
             monitoring.watch_queue(
                 f"{title}Webhooks", inbound.queues[name], inbound.dead_letter_queues[name]
             )
-            monitoring.watch_processor(f"{title}Processor", inbound.processors[name])
+            alarms = monitoring.watch_processor(f"{title}Processor", inbound.processors[name])
+            for alarm in alarms:  # errors or throttles during a traffic shift roll it back
+                inbound.rollouts[name].add_alarm(alarm)
         for name, handshake in inbound.handshakes.items():
             monitoring.watch_workflow(f"{name.capitalize()}Handshake", handshake.state_machine)
         care = self.triage.care_queue
@@ -185,6 +214,7 @@ class MessagingStack(cdk.Stack):
             "AuditTable": self.audit.table.table_name,
             "CustomerCareQueueUrl": self.triage.care_queue.queue.queue_url,
             "AlarmTopicArn": self.monitoring.alarm_topic.topic_arn,
+            "VerificationRoleArn": self.verification.role.role_arn,
         }
         for name in inbound.providers:
             title = name.capitalize()
@@ -205,14 +235,18 @@ class MessagingStage(cdk.Stage):
         *,
         environment: Environment,
         ownership: Ownership,
+        toolchain_account: str,
+        region: str | None = None,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
-            env=cdk.Environment(account=environment.account, region=environment.region),
+            env=cdk.Environment(account=environment.account, region=region or environment.region),
         )
         self.environment = environment
-        self.messaging = MessagingStack(self, "Messaging", environment=environment)
+        self.messaging = MessagingStack(
+            self, "Messaging", environment=environment, toolchain_account=toolchain_account
+        )
         cdk.Tags.of(self).add("Environment", environment.name)
         cdk.Tags.of(self).add("Owner", ownership.owner)
         cdk.Tags.of(self).add("CostCentre", ownership.cost_centre)

@@ -16,6 +16,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -60,6 +61,19 @@ POWERTOOLS_LAYER = (
     "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{v}"
 )
 STAGE_NAME = "live"
+ALIAS_NAME = "live"
+_CD = codedeploy.LambdaDeploymentConfig
+ROLLOUTS: dict[str, codedeploy.ILambdaDeploymentConfig] = {
+    "AllAtOnce": _CD.ALL_AT_ONCE,
+    "Canary10Percent5Minutes": _CD.CANARY_10_PERCENT_5_MINUTES,
+    "Canary10Percent10Minutes": _CD.CANARY_10_PERCENT_10_MINUTES,
+    "Canary10Percent15Minutes": _CD.CANARY_10_PERCENT_15_MINUTES,
+    "Canary10Percent30Minutes": _CD.CANARY_10_PERCENT_30_MINUTES,
+    "Linear10PercentEvery1Minute": _CD.LINEAR_10_PERCENT_EVERY_1_MINUTE,
+    "Linear10PercentEvery2Minutes": _CD.LINEAR_10_PERCENT_EVERY_2_MINUTES,
+    "Linear10PercentEvery3Minutes": _CD.LINEAR_10_PERCENT_EVERY_3_MINUTES,
+    "Linear10PercentEvery10Minutes": _CD.LINEAR_10_PERCENT_EVERY_10_MINUTES,
+}
 
 
 @cache
@@ -87,11 +101,13 @@ class Inbound(Construct):
         bus: events.IEventBus,
         settings: InboundSettings,
         removal_policy: RemovalPolicy,
+        rollout: str = "AllAtOnce",
         providers: Mapping[str, Provider] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.providers = dict(providers if providers is not None else discover())
         self.settings = settings
+        self.rollout = ROLLOUTS[rollout]
         self.key = key
         stack = cdk.Stack.of(self)
         retention = log_retention(settings.log_retention_days)
@@ -164,6 +180,9 @@ class Inbound(Construct):
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.processors: dict[str, lambda_.Function] = {}
+        # The queues feed each processor's `live` alias, which CodeDeploy shifts per release.
+        self.aliases: dict[str, lambda_.Alias] = {}
+        self.rollouts: dict[str, codedeploy.LambdaDeploymentGroup] = {}
         self.secret_names: dict[str, str] = {}
         self.provider_scopes: dict[str, Construct] = {}
         self.handshakes: dict[str, MetaVerification | SlackIngress] = {}
@@ -250,7 +269,19 @@ class Inbound(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": "MessagingPlatform",
             },
         )
-        function.add_event_source(
+        alias = lambda_.Alias(
+            scope, "Live", alias_name=ALIAS_NAME, version=function.current_version
+        )
+        self.rollouts[name] = codedeploy.LambdaDeploymentGroup(
+            scope,
+            "Rollout",
+            alias=alias,
+            deployment_config=self.rollout,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+            ),
+        )
+        alias.add_event_source(
             sources.SqsEventSource(
                 queue.queue,
                 batch_size=s.batch_size,
@@ -280,6 +311,7 @@ class Inbound(Construct):
         self.queues[name] = queue.queue
         self.dead_letter_queues[name] = queue.dead_letter_queue
         self.processors[name] = function
+        self.aliases[name] = alias
         self.secret_names[name] = secret_name
 
     def _grant_processor(

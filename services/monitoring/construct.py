@@ -100,8 +100,10 @@ class Monitoring(Construct):
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         self.alarms.append(alarm)
 
-    def watch_processor(self, name: str, function: lambda_.IFunction) -> None:
+    def watch_processor(self, name: str, function: lambda_.IFunction) -> list[cloudwatch.IAlarm]:
+        """Error and throttle alarms of a processor (also its rollout's rollback triggers)."""
         s = self.settings
+        before = len(self.facade.created_alarms())
         self.facade.monitor_lambda_function(
             lambda_function=function,
             alarm_friendly_name=name,
@@ -113,6 +115,7 @@ class Monitoring(Construct):
                 "Critical": ErrorCountThreshold(max_error_count=s.processor_throttles)
             },
         )
+        return [created.alarm for created in self.facade.created_alarms()[before:]]
 
     def watch_api(self, api: apigw.RestApi) -> None:
         s = self.settings

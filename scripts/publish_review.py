@@ -1,0 +1,119 @@
+"""Store this execution's security report where the prod approval's review link points.
+
+`publish`: in the pipeline's build step, compare this synth output with the last released one
+(`<prefix>/released/cdk.out.tar.gz`), write the reports with the diff, and upload them to
+`<prefix>/<execution id>/` with the synth output itself. `release`: after prod is verified, mark
+this execution's synth output as the base of the next diff. Outside the pipeline (no
+REVIEW_BUCKET) both say so and succeed, so `make review` is harmless on a laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import mimetypes
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from policies.report.__main__ import write
+
+# Enough of a synth output to diff against: manifests, templates and the validation report.
+KEEP = ("manifest.json", ".template.json", "validation-report.json", "results.json")
+
+
+def _keep(member: tarfile.TarInfo) -> bool:
+    return member.isdir() or member.name.endswith(KEEP)
+
+
+def pack(cdk_out: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(cdk_out.rglob("*")):
+            relative = path.relative_to(cdk_out)
+            if path.is_file() and path.name.endswith(KEEP) and "asset." not in str(relative):
+                archive.add(path, arcname=str(relative))
+    return buffer.getvalue()
+
+
+def unpack(data: bytes, target: Path) -> None:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        archive.extractall(
+            target, members=[m for m in archive.getmembers() if _keep(m)], filter="data"
+        )
+
+
+def publish(s3: Any, bucket: str, prefix: str, execution: str, cdk_out: Path, results: Path) -> str:
+    with tempfile.TemporaryDirectory() as scratch:
+        base: Path | None = Path(scratch) / "released"
+        try:
+            released = s3.get_object(Bucket=bucket, Key=f"{prefix}/released/cdk.out.tar.gz")
+            unpack(released["Body"].read(), base)  # type: ignore[arg-type]
+        except ClientError as err:
+            if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                raise
+            base = None  # the first release has nothing to compare with
+        reports = cdk_out / "reports"
+        write(cdk_out, reports, base)
+    for folder in ("security", "junit"):
+        if (results / folder).is_dir():
+            shutil.copytree(results / folder, reports / folder, dirs_exist_ok=True)
+    destination = f"{prefix}/{execution}"
+    for path in sorted(reports.rglob("*")):
+        if path.is_file():
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            s3.put_object(
+                Bucket=bucket,
+                Key=f"{destination}/{path.relative_to(reports)}",
+                Body=path.read_bytes(),
+                ContentType=content_type,
+            )
+    s3.put_object(Bucket=bucket, Key=f"{destination}/cdk.out.tar.gz", Body=pack(cdk_out))
+    return destination
+
+
+def release(s3: Any, bucket: str, prefix: str, execution: str) -> None:
+    s3.copy_object(
+        Bucket=bucket,
+        Key=f"{prefix}/released/cdk.out.tar.gz",
+        CopySource={"Bucket": bucket, "Key": f"{prefix}/{execution}/cdk.out.tar.gz"},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=["publish", "release"])
+    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
+    parser.add_argument("--results", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    bucket = os.environ.get("REVIEW_BUCKET", "")
+    prefix = os.environ.get("REVIEW_PREFIX", "reviews")
+    execution = os.environ.get("EXECUTION_ID", "")
+    if not bucket or not execution:
+        print(
+            f"review: not in the pipeline (REVIEW_BUCKET/EXECUTION_ID unset); nothing to {args.action}"
+        )
+        return 0
+    s3 = boto3.client("s3")
+    try:
+        if args.action == "publish":
+            where = publish(s3, bucket, prefix, execution, args.cdk_out, args.results)
+            print(f"review: s3://{bucket}/{where}/index.html")
+        else:
+            release(s3, bucket, prefix, execution)
+            print(f"review: execution {execution} is the base of the next release's diff")
+    except (ClientError, BotoCoreError) as err:
+        print(f"review: {args.action} failed: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
