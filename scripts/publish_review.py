@@ -97,9 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = os.environ.get("REVIEW_PREFIX", "reviews")
     execution = os.environ.get("EXECUTION_ID", "")
     if not bucket or not execution:
-        print(
-            f"review: not in the pipeline (REVIEW_BUCKET/EXECUTION_ID unset); nothing to {args.action}"
-        )
+        print(f"review: not in a pipeline run (no REVIEW_BUCKET/EXECUTION_ID); no {args.action}")
         return 0
     s3 = boto3.client("s3")
     try:
