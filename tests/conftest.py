@@ -65,7 +65,9 @@ class Synth:
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    context = cdk_json_context()
+    # As `cdk synth` does: each resource carries its construct path (`aws:cdk:path`), which the
+    # scanners map findings by and cfn-lint reads to recognise CDK output.
+    context = {**cdk_json_context(), "aws:cdk:enable-path-metadata": True}
     app = cdk.App(outdir=str(outdir), context=context)
     config = load_config(context)
     stack = build(app, config, read_versions())
