@@ -18,10 +18,17 @@ PY_STAMP   := $(VENV)/.installed
 SCAN_VENV  := .venv-scanners
 SCAN_STAMP := $(SCAN_VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Jenkins' JUnit schema, as pytest's own sources ship it: the report tests validate against it.
+JUNIT_XSD  := $(VENV)/share/schemas/junit-10.xsd
 CDK        := cdk --no-version-reporting --no-notices
+REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
+# Test results and security scans land here (CodeBuild report groups and pipeline artifacts).
+RESULTS    := reports
+# What the processors' Lambda asset bundles (services/inbound/construct.py RUNTIME_FILES).
+LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
-.PHONY: help setup scanners synth scan test lint typecheck unit bench rehearse diagram constraints \
-	constraints-scanners clean
+.PHONY: help setup scanners synth scan report test lint typecheck unit security bench rehearse \
+	diagram constraints constraints-scanners clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,14 +47,27 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules from the pins
+$(JUNIT_XSD): constraints.txt | $(PY_STAMP)
+	mkdir -p $(dir $@)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		--no-binary :all: --dest "$$tmp" "$$(grep -i '^pytest==' constraints.txt)" && \
+	tar -xzf "$$tmp"/pytest-*.tar.gz -C "$$tmp" --wildcards '*/testing/example_scripts/junit-10.xsd' && \
+	cp "$$tmp"/pytest-*/testing/example_scripts/junit-10.xsd $@
 
 scanners: $(SCAN_STAMP) ## Create .venv-scanners (cfn-lint, checkov, parliament) from the pins
 
-synth: setup ## Synthesize every stack offline, gated by the policy packs, and summarise
+setup: $(PY_STAMP) $(NODE_STAMP) $(JUNIT_XSD) ## Create .venv and node_modules from the pins
+
+synth: setup ## Synthesize every stack offline, gated by the policy packs; write the reports
 	rm -rf cdk.out
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet || { status=$$?; $(REPORT) || true; exit $$status; }
 	$(BIN)/python scripts/synth_summary.py cdk.out
+	$(REPORT)
+
+report: setup ## Security reports from cdk.out (HTML, Markdown, SARIF, JUnit); BASE=<old cdk.out> adds the diff
+	@test -f cdk.out/validation-report.json || { echo "cdk.out has no validation report: run 'make synth' first"; exit 2; }
+	$(REPORT)
 
 scan: setup scanners ## cfn-lint, checkov and parliament on cdk.out (run after make synth)
 	@test -f cdk.out/manifest.json || { echo "cdk.out has no manifest: run 'make synth' first"; exit 2; }
@@ -60,10 +80,21 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy on the source tree
 	$(BIN)/mypy
 
-unit: setup scanners ## pytest (tests/policies/test_scanners.py runs the scanners on the session synth)
-	$(BIN)/pytest
+unit: setup scanners ## pytest, scanners included (JUnit results in reports/junit)
+	$(BIN)/pytest --junitxml=$(RESULTS)/junit/pytest.xml
 
-test: lint typecheck unit ## Everything CI runs: lint, types, tests
+security: setup ## New secrets vs the baseline, bandit on the Lambda code, CycloneDX SBOM
+	mkdir -p $(RESULTS)/security
+	$(BIN)/python scripts/check_secrets.py --out $(RESULTS)/security/secrets.json
+	$(BIN)/bandit --quiet --recursive --severity-level medium --format json \
+		--output $(RESULTS)/security/bandit.json $(LAMBDA_CODE) \
+		|| { $(BIN)/bandit --quiet --recursive --severity-level medium $(LAMBDA_CODE); exit 1; }
+	@echo "bandit: no medium or high findings in the Lambda code"
+	$(BIN)/cyclonedx-py environment --output-format JSON \
+		--output-file $(RESULTS)/security/sbom.cdx.json $(BIN)/python
+	@echo "sbom: $(RESULTS)/security/sbom.cdx.json"
+
+test: lint typecheck unit security ## Everything CI runs: lint, types, tests, security scans
 
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	$(BIN)/python scripts/bench_inbound.py

@@ -19,7 +19,8 @@ from policies import acknowledgements, packs
 def build(app: cdk.App, config: DeploymentConfig, versions: ToolchainVersions) -> PipelineStack:
     """Add the pipeline (and, through it, every Stage) to `app` and register the policy gate."""
     stack = PipelineStack(app, "Pipeline", config=config, versions=versions)
-    packs.register(app)
+    retained = [stage.messaging for stage in stack.stages if stage.environment.retain_data]
+    packs.register(app, retain_data=[stack, *retained])
     acknowledgements.apply(app)
     return stack
 

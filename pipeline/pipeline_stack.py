@@ -97,6 +97,7 @@ class PipelineStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
         self._add_push_trigger(config.source.branch)
         self._log_artifact_access()
+        self._retain_artifact_key()
 
     def _add_push_trigger(self, branch: str) -> None:
         built = self.pipeline.pipeline
@@ -108,6 +109,12 @@ class PipelineStack(cdk.Stack):
                 push_filter=[codepipeline.GitPushFilter(branches_includes=[branch])],
             ),
         )
+
+    def _retain_artifact_key(self) -> None:
+        """CDK Pipelines creates the artifact key with DESTROY; retained artifacts need it."""
+        key = self.pipeline.pipeline.artifact_bucket.encryption_key
+        assert key is not None  # cross_account_keys=True
+        key.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
     def _log_artifact_access(self) -> None:
         """Server access logs for the artifact bucket CDK Pipelines creates for us."""

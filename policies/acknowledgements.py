@@ -77,12 +77,10 @@ class Acknowledgement:
             raise RegistryError(f"{where}.owner: must name the owning team")
         if not self.paths:
             raise RegistryError(f"{where}.paths: must list at least one construct path")
-        # Stack and Stage paths have at most two segments (Pipeline/Prod/Messaging is three).
-        # Scanner findings carry a resource's own path, which may sit directly in the Pipeline
-        # stack (Pipeline/ArtifactAccessLogs/Resource), so one segment less is enough for them.
-        least = 2 if self.is_scanner else 3
         for path in self.paths:
-            if path.count("/") < least or (path.endswith("*") and path.count("/") < 4):
+            # A Stage path has two segments (Pipeline/Prod), a Stage's stack three; whether a
+            # literal three-segment path is a stack is only known from the tree (see apply()).
+            if path.count("/") < 2 or (path.endswith("*") and path.count("/") < 3):
                 raise RegistryError(
                     f"{where}.paths: {path!r} is too broad; "
                     "name the construct, not a stack or Stage"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
+from policies.platform_pack import PlatformChecks
 
-def register(app: cdk.App) -> None:
+
+def register(app: cdk.App, *, retain_data: Iterable[cdk.Stack] = ()) -> None:
+    """AwsSolutions, Serverless and the project's Platform pack, all in one validation report."""
     cdk.Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True),
         ServerlessChecks(app, verbose=True),
+        PlatformChecks(app, retain_data=retain_data),
     )

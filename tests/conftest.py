@@ -65,10 +65,14 @@ class Synth:
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    # As `cdk synth` does: each resource carries its construct path (`aws:cdk:path`), which the
-    # scanners map findings by and cfn-lint reads to recognise CDK output.
-    context = {**cdk_json_context(), "aws:cdk:enable-path-metadata": True}
-    app = cdk.App(outdir=str(outdir), context=context)
+    context = cdk_json_context()
+    # What `cdk synth` adds to an App's context (the Makefile also passes --no-version-reporting).
+    cli_context = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": False,
+    }
+    app = cdk.App(outdir=str(outdir), context={**context, **cli_context})
     config = load_config(context)
     stack = build(app, config, read_versions())
     assembly = app.synth()

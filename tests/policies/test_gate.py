@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from policies import packs
 from tests.conftest import Synth
 
-PACKS = {"AwsSolutions", "Serverless"}
+PACKS = {"AwsSolutions", "Serverless", "Platform"}
 
 
 def test_every_pack_ran_and_found_nothing_open(synth: Synth) -> None:
