@@ -1,24 +1,35 @@
-"""The acknowledgements registry: every accepted cdk-nag finding, its reason and its owner.
+"""The acknowledgements registry: every accepted finding, its reason and its owner.
 
-Entries live in `acknowledgements.toml`. Each is applied with the plugin-namespaced id on the
-constructs its path patterns match; acknowledging a whole Stack or Stage is refused. Rule ids may
-contain `{account}` and `{region}`, resolved from the stack that holds the construct, so the
-registry does not go stale when the deployment config points at other accounts.
+Entries live in `acknowledgements.toml`. cdk-nag entries are applied with the plugin-namespaced id
+on the constructs their path patterns match; acknowledging a whole Stack or Stage is refused. Rule
+ids may contain `{account}` and `{region}`, resolved from the stack that holds the construct, so the
+registry does not go stale when the deployment config points at other accounts. Entries of the
+scanners that read `cdk.out` (namespaces in SCANNER_NAMESPACES) are not applied at synth: the
+scanner runner matches them against its findings by construct path (`match_findings`).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-import aws_cdk as cdk
-from constructs import IConstruct
+if TYPE_CHECKING:  # imported where used: the scanner runner loads the registry without jsii
+    import aws_cdk as cdk
+    from constructs import IConstruct
 
 REGISTRY = Path(__file__).with_name("acknowledgements.toml")
 _RULE_ID = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+-[A-Za-z0-9]+(\[.+\])?$")
+# Scanners of the synthesized templates, and the shape of their rule ids.
+SCANNER_NAMESPACES = {
+    "Checkov": re.compile(r"^CKV2?_[A-Z0-9]+_\d+$"),
+    "CfnLint": re.compile(r"^[EWI]S?\d{4}$"),
+    "Parliament": re.compile(r"^[A-Z_]+(\[[^\]]+\])?$"),
+}
 
 
 class RegistryError(Exception):
@@ -34,9 +45,25 @@ class Acknowledgement:
     reason: str
     owner: str
 
+    @property
+    def namespace(self) -> str:
+        return self.rule.split("::", 1)[0]
+
+    @property
+    def is_scanner(self) -> bool:
+        """True for a scanner's entry (matched on cdk.out), False for a cdk-nag one (synth)."""
+        return self.namespace in SCANNER_NAMESPACES
+
     def validate(self, index: int) -> None:
         where = f"{REGISTRY.name}: acknowledgement[{index}]"
-        if not _RULE_ID.match(self.rule):
+        if self.is_scanner:
+            _, _, rule_id = self.rule.partition("::")
+            if not SCANNER_NAMESPACES[self.namespace].match(rule_id):
+                raise RegistryError(
+                    f"{where}.rule: {self.rule!r} is not a {self.namespace} rule id, "
+                    "e.g. 'Checkov::CKV_AWS_116' or 'CfnLint::ES6000'"
+                )
+        elif not _RULE_ID.match(self.rule):
             raise RegistryError(
                 f"{where}.rule: {self.rule!r} must be plugin-namespaced, "
                 "e.g. 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'"
@@ -60,6 +87,8 @@ class Acknowledgement:
                 )
 
     def rule_for(self, construct: IConstruct, captures: dict[str, str] | None = None) -> str:
+        import aws_cdk as cdk
+
         stack = cdk.Stack.of(construct)
         rule = self.rule.replace("{account}", stack.account).replace("{region}", stack.region)
         for name, value in (captures or {}).items():
@@ -115,8 +144,13 @@ def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
 
 
 def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Acknowledgement, int]:
-    """Acknowledge each entry on every construct it matches; returns matches per entry."""
-    entries = load() if entries is None else entries
+    """Acknowledge each cdk-nag entry on every construct it matches; returns matches per entry.
+
+    Scanner entries (SCANNER_NAMESPACES) are skipped: cdk-nag never reports their ids.
+    """
+    import aws_cdk as cdk
+
+    entries = [e for e in (load() if entries is None else entries) if not e.is_scanner]
     applied: dict[Acknowledgement, int] = dict.fromkeys(entries, 0)
     for construct in app.node.find_all():
         path = construct.node.path  # one jsii round-trip per construct, not one per entry
@@ -137,3 +171,53 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
             )
             applied[entry] += 1
     return applied
+
+
+class Finding(Protocol):
+    """What the registry needs of a scanner finding: its namespaced rule and construct path."""
+
+    @property
+    def registry_rule(self) -> str: ...
+
+    @property
+    def construct_path(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Scanner findings against the registry: the entry acknowledging each finding, and the stale.
+
+    `acknowledged[i]` is the entry for `findings[i]` or None; `stale` lists each (entry, path
+    pattern) of a scanner entry that matched no finding.
+    """
+
+    acknowledged: list[Acknowledgement | None]
+    stale: list[tuple[Acknowledgement, str]]
+
+
+def match_findings(
+    findings: Sequence[Finding],
+    entries: Iterable[Acknowledgement] | None = None,
+    namespaces: Iterable[str] | None = None,
+) -> Matched:
+    """Match scanner findings to registry entries by exact rule id and construct path pattern.
+
+    Only entries of `namespaces` (default: every scanner namespace) are considered, and only those
+    can be stale, so a partial scan (one tool) does not call another tool's entries stale.
+    """
+    wanted = set(SCANNER_NAMESPACES if namespaces is None else namespaces)
+    scoped = [e for e in (load() if entries is None else entries) if e.namespace in wanted]
+    used: set[tuple[Acknowledgement, str]] = set()
+    acknowledged: list[Acknowledgement | None] = []
+    for finding in findings:
+        hit: Acknowledgement | None = None
+        for entry in scoped:
+            if entry.rule != finding.registry_rule or not finding.construct_path:
+                continue
+            pattern = entry.matching_path(finding.construct_path)
+            if pattern is not None:
+                used.add((entry, pattern))
+                hit = hit or entry
+        acknowledged.append(hit)
+    stale = [(e, path) for e in scoped for path in e.paths if (e, path) not in used]
+    return Matched(acknowledged=acknowledged, stale=stale)

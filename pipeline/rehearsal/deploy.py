@@ -68,6 +68,25 @@ def prepare_template(template: dict[str, Any]) -> list[str]:
         template["Resources"] = _replace_refs(template["Resources"], buses)
         template["Outputs"] = _replace_refs(template.get("Outputs", {}), buses)
         prepared.append(f"Ref of {', '.join(sorted(buses))} replaced by the bus name")
+    # moto cannot create Lambda aliases (CodeDeploy shifts traffic between versions behind
+    # them): whatever invokes an alias invokes its function directly here.
+    aliases = {
+        logical: res["Properties"]["FunctionName"]
+        for logical, res in template["Resources"].items()
+        if res["Type"] == "AWS::Lambda::Alias"
+    }
+    if aliases:
+        for res in template["Resources"].values():
+            # An event source on an alias names it as "<function>:<alias>" (Select/Split of
+            # the alias ARN); name the function instead.
+            name = res.get("Properties", {}).get("FunctionName")
+            if res["Type"] == "AWS::Lambda::EventSourceMapping" and any(
+                alias in json.dumps(name) for alias in aliases
+            ):
+                alias = next(a for a in aliases if a in json.dumps(name))
+                res["Properties"]["FunctionName"] = aliases[alias]
+        template["Resources"] = _replace_refs(template["Resources"], aliases)
+        prepared.append(f"Ref of {', '.join(sorted(aliases))} replaced by its function")
     resources = template["Resources"]
     for logical, res in resources.items():
         props = res.setdefault("Properties", {})

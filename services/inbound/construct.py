@@ -278,7 +278,9 @@ class Inbound(Construct):
             alias=alias,
             deployment_config=self.rollout,
             auto_rollback=codedeploy.AutoRollbackConfig(
-                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+                # deployment_in_alarm defaults to on once the Stage adds the processor alarms.
+                failed_deployment=True,
+                stopped_deployment=True,
             ),
         )
         alias.add_event_source(

@@ -43,9 +43,10 @@ def test_environments_deploy_in_config_order_after_build_and_self_mutation(
 
 def test_manual_approval_precedes_every_prod_deploy_action(pipeline: dict[str, Any]) -> None:
     prod = actions(pipeline, "Prod")
-    approvals = [a for a in prod if a["ActionTypeId"]["Category"] == "Approval"]
+    approvals = [a for a in prod if a["Name"].startswith("Promote")]
     deploys = [a for a in prod if a["ActionTypeId"]["Provider"] == "CloudFormation"]
     assert len(approvals) == 1
+    assert approvals[0]["ActionTypeId"]["Category"] == "Approval"
     assert deploys
     assert all(approvals[0]["RunOrder"] < d["RunOrder"] for d in deploys)
 

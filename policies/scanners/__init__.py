@@ -1,0 +1,1 @@
+"""Scanners run on the synthesized cloud assembly: cfn-lint, checkov and parliament."""

@@ -1,0 +1,44 @@
+"""Audit resolved IAM policy documents with parliament; runs in the scanner venv, not the project's.
+
+Reads `[{"id": ..., "document": {...}}, ...]` as JSON on stdin and writes
+`{"version": ..., "results": [{"id": ..., "findings": [...]}]}` to stdout. Standard library and
+parliament only: this file must not import the project.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import version
+from typing import Any
+
+from parliament import analyze_policy_string, enhance_finding
+from parliament.cli import is_finding_filtered
+
+
+def audit(policies: list[dict[str, Any]]) -> dict[str, Any]:
+    results = []
+    for item in policies:
+        policy = analyze_policy_string(json.dumps(item["document"]), filepath=item["id"])
+        findings = []
+        for finding in policy.findings:
+            finding = enhance_finding(finding)
+            # INFO keeps every severity parliament reports; its configured ignore_locations apply.
+            if is_finding_filtered(finding, "INFO"):
+                continue
+            location = {k: v for k, v in finding.location.items() if k != "filepath"}
+            findings.append(
+                {
+                    "issue": finding.issue,
+                    "severity": finding.severity,
+                    "title": finding.title,
+                    "detail": finding.detail,
+                    "location": location,
+                }
+            )
+        results.append({"id": item["id"], "findings": findings})
+    return {"version": version("parliament"), "results": results}
+
+
+if __name__ == "__main__":
+    json.dump(audit(json.load(sys.stdin)), sys.stdout, default=str)

@@ -1,0 +1,214 @@
+"""Pipeline gates: build checks, report groups, post-deploy verification, broadening check,
+approval with review link and topic, notification rules, progressive rollout, approver role."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from pipeline.config import load_config
+from pipeline.pipeline_stack import BUILD_COMMANDS, REPORTS, VERIFY_COMMANDS, PipelineStack
+from pipeline.toolchain import read_versions
+from tests.conftest import ROOT, Synth, cdk_json_context
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+@pytest.fixture(scope="module")
+def toolchain(synth: Synth) -> dict[str, Any]:
+    return synth.template().to_json()
+
+
+@pytest.fixture(scope="module")
+def stages(toolchain: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    (pipeline,) = resources(toolchain, "AWS::CodePipeline::Pipeline").values()
+    return {
+        s["Name"]: sorted(s["Actions"], key=lambda a: a["RunOrder"])
+        for s in pipeline["Properties"]["Stages"]
+    }
+
+
+def buildspec(toolchain: dict[str, Any], project: str) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(
+        toolchain["Resources"][project]["Properties"]["Source"]["BuildSpec"]
+    )
+    return spec
+
+
+def project_of(action: dict[str, Any]) -> str:
+    return str(action["Configuration"]["ProjectName"]["Ref"])
+
+
+def env_vars(action: dict[str, Any]) -> dict[str, str]:
+    return {
+        v["name"]: v["value"] for v in json.loads(action["Configuration"]["EnvironmentVariables"])
+    }
+
+
+def test_build_commands_are_makefile_targets() -> None:
+    targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
+    for command in [*BUILD_COMMANDS, *(c for cs in VERIFY_COMMANDS.values() for c in cs)]:
+        assert command.split()[0] == "make"
+        assert command.split()[1] in targets, command
+    assert BUILD_COMMANDS == ["make test", "make synth", "make review"]
+
+
+def test_build_publishes_junit_to_report_groups(
+    toolchain: dict[str, Any], stages: dict[str, list[dict[str, Any]]]
+) -> None:
+    (build,) = stages["Build"]
+    spec = buildspec(toolchain, project_of(build))
+    assert set(spec["reports"]) == set(REPORTS) == {"UnitTests", "PolicyGate"}
+    assert all(r["file-format"] == "JUNITXML" for r in spec["reports"].values())
+    policy = json.dumps(resources(toolchain, "AWS::IAM::Policy"))
+    assert "codebuild:BatchPutTestCases" in policy
+    # The review link needs this execution's id, resolved by CodePipeline at run time.
+    assert env_vars(build)["EXECUTION_ID"] == "#{codepipeline.PipelineExecutionId}"
+
+
+def test_every_stage_is_verified_after_it_deploys_from_its_outputs(
+    toolchain: dict[str, Any], stages: dict[str, list[dict[str, Any]]], synth: Synth
+) -> None:
+    for env in synth.config.environments:
+        acts = stages[env.stage_id]
+        (deploy,) = [a for a in acts if a["Name"] == "Messaging.Deploy"]
+        (verify,) = [a for a in acts if a["Name"] == f"Verify{env.stage_id}"]
+        assert verify["RunOrder"] > deploy["RunOrder"]
+        variables = env_vars(verify)
+        for output in ("ApiUrl", "AuditTable", "VerificationRoleArn", "TwilioSecretName"):
+            assert re.fullmatch(r"#\{\w+\." + output + r"\}", variables[f"CFN_{output}"])
+        commands = buildspec(toolchain, project_of(verify))["phases"]["build"]["commands"]
+        level = env.settings.delivery.verification
+        assert commands[: len(VERIFY_COMMANDS[level])] == VERIFY_COMMANDS[level]
+        assert ("make released" in commands) == env.requires_approval
+
+
+def test_staging_runs_acceptance_and_load_dev_and_prod_smoke(synth: Synth) -> None:
+    levels = {e.name: e.settings.delivery.verification for e in synth.config.environments}
+    assert levels == {"dev": "smoke", "staging": "acceptance", "prod": "smoke"}
+    assert VERIFY_COMMANDS["acceptance"][-1] == "make verify SUITE=load"
+
+
+def test_prod_waits_for_the_broadening_check_then_an_approval_with_review_link_and_topic(
+    toolchain: dict[str, Any], stages: dict[str, list[dict[str, Any]]]
+) -> None:
+    prod = stages["Prod"]
+    order = [a["Name"] for a in prod]
+    assert order.index("BroadeningProd.Check") < order.index("PromoteProd")
+    assert order.index("PromoteProd") < order.index("Messaging.Deploy")
+    (approval,) = [a for a in prod if a["Name"] == "PromoteProd"]
+    link = json.dumps(approval["Configuration"]["ExternalEntityLink"])
+    assert "reviews/#{codepipeline.PipelineExecutionId}/index.html" in link
+    topic = approval["Configuration"]["NotificationArn"]["Ref"]
+    assert "KmsMasterKeyId" in toolchain["Resources"][topic]["Properties"]
+    subscriptions = resources(toolchain, "AWS::SNS::Subscription").values()
+    assert any(
+        s["Properties"]["Endpoint"] == "release-approvers@example.com"
+        and s["Properties"]["TopicArn"] == {"Ref": topic}
+        for s in subscriptions
+    )
+
+
+def test_notification_rules_cover_failures_and_approvals(toolchain: dict[str, Any]) -> None:
+    (rule,) = resources(toolchain, "AWS::CodeStarNotifications::NotificationRule").values()
+    assert set(rule["Properties"]["EventTypeIds"]) == {
+        "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-manual-approval-needed",
+        "codepipeline-pipeline-manual-approval-succeeded",
+        "codepipeline-pipeline-manual-approval-failed",
+    }
+    (target,) = rule["Properties"]["Targets"]
+    topic = toolchain["Resources"][target["TargetAddress"]["Ref"]]
+    assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_only_the_approver_role_may_answer_approvals(toolchain: dict[str, Any]) -> None:
+    answering = {
+        k: r
+        for k, r in resources(toolchain, "AWS::IAM::Policy").items()
+        if "codepipeline:PutApprovalResult" in json.dumps(r["Properties"]["PolicyDocument"])
+    }
+    # CDK Pipelines' broadening check auto-approves only when nothing widens.
+    assert sorted(k.split("DefaultPolicy")[0] for k in answering) == [
+        "ApproverRole",
+        "PipelinePipelinesSecurityCheckCDKPipelinesAutoApproveServiceRole",
+    ]
+    (approver,) = [r for k, r in answering.items() if k.startswith("ApproverRole")]
+    (statement,) = [
+        s
+        for s in approver["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "codepipeline:PutApprovalResult"
+    ]
+    assert "/Prod/PromoteProd" in json.dumps(statement["Resource"])
+    (role,) = [
+        r for k, r in resources(toolchain, "AWS::IAM::Role").items() if k.startswith("ApproverRole")
+    ]
+    trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    assert "arn:aws:iam::111111111111:role/ReleaseManagers" in trust
+
+
+@pytest.mark.parametrize(
+    ("environment", "config"), [("prod", "Canary10Percent5Minutes"), ("dev", "AllAtOnce")]
+)
+def test_processors_roll_out_through_codedeploy_with_alarm_rollback(
+    synth: Synth, environment: str, config: str
+) -> None:
+    template = synth.template(environment).to_json()
+    groups = resources(template, "AWS::CodeDeploy::DeploymentGroup")
+    assert len(groups) == len(synth.pipeline_stack.stages[0].messaging.inbound.providers)
+    for group in groups.values():
+        props = group["Properties"]
+        assert props["DeploymentConfigName"] == f"CodeDeployDefault.Lambda{config}"
+        assert props["AlarmConfiguration"]["Enabled"] is True
+        assert len(props["AlarmConfiguration"]["Alarms"]) == 2  # errors and throttles
+        assert "DEPLOYMENT_STOP_ON_ALARM" in props["AutoRollbackConfiguration"]["Events"]
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+    assert all(":live" in json.dumps(m["Properties"]["FunctionName"]) for m in mappings.values())
+
+
+def test_verification_role_reads_only_and_trusts_only_pipeline_roles(synth: Synth) -> None:
+    template = synth.template("dev").to_json()
+    (role,) = [
+        r
+        for k, r in resources(template, "AWS::IAM::Role").items()
+        if k.startswith("VerificationRole")
+    ]
+    trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    assert "arn:aws:iam::111111111111:role/Pipeline-*" in trust
+    (policy,) = [
+        r
+        for k, r in resources(template, "AWS::IAM::Policy").items()
+        if k.startswith("VerificationRole")
+    ]
+    granted = {
+        a
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert granted == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "sqs:GetQueueAttributes",
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+    }
+
+
+def test_prod_can_be_a_wave_of_regions_behind_one_approval() -> None:
+    context = {
+        **cdk_json_context(),
+        "deployment.environments.prod.additional_regions": ["us-east-1"],
+    }
+    app = cdk.App(context=context)
+    stack = PipelineStack(app, "Pipeline", config=load_config(context), versions=read_versions())
+    prod = next(w for w in stack.pipeline.waves if w.id == "Prod")
+    assert [s.stage_name for s in prod.stages] == ["Prod", "ProdUsEast1"]
+    assert [type(step).__name__ for step in prod.pre].count("ManualApprovalStep") == 1
+    regions = {s.node.id: s.region for s in stack.stages}
+    assert regions["ProdUsEast1"] == "us-east-1"
