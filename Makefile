@@ -28,7 +28,7 @@ RESULTS    := reports
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
 .PHONY: help setup scanners synth scan report review released verify test lint typecheck unit \
-	security bench rehearse diagram constraints constraints-scanners clean
+	security bench rehearse bootstrap critical-path diagram constraints constraints-scanners clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -113,6 +113,12 @@ bench: setup ## Benchmarks (each against a floor or target measured in the same 
 rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }
 	$(BIN)/python -m pipeline.rehearsal --cdk-out cdk.out --load 1000
+
+bootstrap: setup ## Print the cdk bootstrap commands for every account in cdk.json (RUN=1 runs them)
+	$(BIN)/python -m pipeline.bootstrap $(if $(RUN),--run)
+
+critical-path: ## Sequential and CodeBuild actions from source to prod in cdk.out's pipeline
+	$(BIN)/python scripts/critical_path.py cdk.out/Pipeline.template.json
 
 diagram: synth ## Render the pipeline graph to docs/pipeline.svg (needs Graphviz `dot`)
 	dot -Grankdir=LR -Tsvg cdk.out/Pipeline*.dot -o docs/pipeline.svg
