@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.rehearsal.run import rehearse
+from pipeline.rehearsal.run import Outcome, rehearse
 
 
 def main() -> int:
@@ -16,10 +16,16 @@ def main() -> int:
     parser.add_argument("--load", type=int, default=1000, help="messages in the load run (0: none)")
     args = parser.parse_args()
     failed = False
-    for title, outcome in rehearse(args.cdk_out, args.stage, load=args.load):
+    results = rehearse(args.cdk_out, args.stage, load=args.load, suites=("smoke", "acceptance"))
+    for title, outcome in results:
         print()
-        print(outcome.ledger.table(title, outcome.seconds))
-        problems = outcome.ledger.violations() + outcome.mismatches
+        if isinstance(outcome, Outcome):
+            print(outcome.ledger.table(title, outcome.seconds))
+            problems = outcome.ledger.violations() + outcome.mismatches
+        else:
+            print(f"{title}: {outcome.seconds:.1f} s")
+            print(outcome.table())
+            problems = outcome.problems
         for problem in problems:
             print(f"  ! {problem}")
         failed |= bool(problems)

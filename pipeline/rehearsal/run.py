@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +32,13 @@ from pipeline.rehearsal.apigateway import render, resolve, send_message_request
 from pipeline.rehearsal.deploy import DeployedStack, deploy_stage, stage_directory
 from pipeline.rehearsal.emulator import HOST, Emulator, running
 from pipeline.rehearsal.ledger import Ledger
+from pipeline.verify import plan as verify_plan
+from pipeline.verify.observe import Verdict
+from pipeline.verify.outputs import StageOutputs
+from pipeline.verify.plan import Signer, Webhook
+from pipeline.verify.suites import Settings
+from pipeline.verify.suites import run as run_suite
+from pipeline.verify.transport import Sent
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
 
@@ -251,17 +258,6 @@ def prepare(target: Target, media: MediaServer) -> None:
 
 
 @dataclass
-class Webhook:
-    """One request a provider sends, and how the rehearsal expects it to end."""
-
-    provider: str
-    key: str  # provider_message_id ("" when the request carries none)
-    headers: dict[str, str]
-    body: bytes
-    expect: str  # processed | rejected | dead-lettered | duplicate
-
-
-@dataclass
 class Plan:
     """Webhooks to send plus the faults the workers inject."""
 
@@ -269,12 +265,12 @@ class Plan:
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def _url(provider: str) -> str:
-    return f"https://rehearsal.execute-api.localhost/live/v1/webhooks/{provider}"
+BASE_URL = "https://rehearsal.execute-api.localhost/live/"
+SIGNER = Signer(SECRETS, BASE_URL)
 
 
 def _signed(p: Provider, key: str, **kw: Any) -> tuple[dict[str, str], bytes]:
-    return p.sample_request(secret=SECRETS[p.name], url=_url(p.name), provider_message_id=key, **kw)
+    return SIGNER.signed(p.name, key, **kw)
 
 
 def scenario_plan(providers: list[str], media_base: str, valid: int = 5) -> Plan:
@@ -345,19 +341,11 @@ def scenario_plan(providers: list[str], media_base: str, valid: int = 5) -> Plan
 
 def _resign(p: Provider, headers: dict[str, str], body: bytes) -> dict[str, str]:
     """Headers signing `body` correctly, so that only its parsing can fail."""
-    return p.sign(secret=SECRETS[p.name], url=_url(p.name), body=body, headers=headers)
+    return SIGNER.resign(p.name, headers, body)
 
 
 def load_plan(providers: list[str], total: int) -> Plan:
-    plan = Plan()
-    run = uuid.uuid4().hex[:8]
-    for n in range(total):
-        name = providers[n % len(providers)]
-        key = f"{name}-{run}-load-{n}"
-        plan.webhooks.append(
-            Webhook(name, key, *_signed(discover()[name], key), expect="processed")
-        )
-    return plan
+    return Plan(webhooks=verify_plan.load(SIGNER, providers, total))
 
 
 def api_request(target: Target, hook: Webhook) -> dict[str, Any] | int:
@@ -369,6 +357,7 @@ def api_request(target: Target, hook: Webhook) -> dict[str, Any] | int:
         body=hook.body.decode(),
         headers=hook.headers,
         path=f"/live/v1/webhooks/{hook.provider}",
+        request_id=hook.request_id,
     )
     if provider.via_workflow:
         # The Slack workflow answers url_verification and enqueues everything else unchanged.
@@ -402,6 +391,43 @@ def send(target: Target, hook: Webhook) -> int:
     except ClientError:
         return 503
     return 200
+
+
+class RehearsalTransport:
+    """The driver's transport on the emulator: API Gateway's request template, then SQS."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def send(self, hook: Webhook) -> Sent:
+        return Sent(send(self.target, hook), hook.request_id)
+
+
+def drive(target: Target, suite: str, settings: Settings) -> Verdict:
+    """Run a post-deploy suite of the shared driver against the emulator, the processors
+    draining their queues meanwhile: the same code the pipeline runs against real AWS."""
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=2) as background:
+        sent_all = Path(tmp) / "sent"
+        drained = Path(tmp) / "drained"
+        workers = background.submit(process, target, {}, sent_all)
+        capture = background.submit(captured_events, target, lambda: not drained.exists())
+        try:
+            # Requests are rendered for the rehearsal's public URL (which Twilio signs), not the
+            # emulator's unreachable API endpoint.
+            stage = replace(StageOutputs.from_mapping(target.stack.outputs), api_url=BASE_URL)
+            verdict = run_suite(
+                suite,
+                stage,
+                target.emulator.client,
+                settings=settings,
+                transport=RehearsalTransport(target),
+            )
+        finally:
+            sent_all.touch()
+            workers.result()
+            drained.touch()
+            capture.result()
+    return verdict
 
 
 def send_batched(target: Target, hooks: list[Webhook]) -> list[int]:
@@ -683,7 +709,8 @@ def rehearse(
     scenarios: bool = True,
     load: int = 0,
     region: str | None = None,
-) -> list[tuple[str, Outcome]]:
+    suites: tuple[str, ...] = (),
+) -> list[tuple[str, Outcome | Verdict]]:
     assembly = stage_directory(cdk_out, stage_id)
     if region is None:
         artifacts = json.loads((assembly / "manifest.json").read_text())["artifacts"].values()
@@ -691,7 +718,7 @@ def rehearse(
             a["environment"] for a in artifacts if a["type"] == "aws:cloudformation:stack"
         ]
         region = environment.rsplit("/", 1)[1]  # aws://account/region
-    results = []
+    results: list[tuple[str, Outcome | Verdict]] = []
     with running(region) as emulator:
         start = time.perf_counter()
         (stack,) = deploy_stage(emulator, cdk_out, stage_id)
@@ -712,6 +739,9 @@ def rehearse(
                         run_traffic(target, scenario_plan(sorted(target.providers), media.base)),
                     )
                 )
+            for suite in suites:  # the pipeline's post-deploy suites, on the emulator
+                verdict = drive(target, suite, Settings(timeout=60, poll=0.2))
+                results.append((f"post-deploy {suite} (pipeline.verify)", verdict))
             if load:
                 outcome = run_traffic(
                     target, load_plan(sorted(target.providers), load), batched=True

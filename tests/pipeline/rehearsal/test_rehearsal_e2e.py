@@ -6,15 +6,36 @@ from __future__ import annotations
 import pytest
 
 from pipeline.rehearsal.run import Outcome, rehearse
+from pipeline.verify.observe import Verdict
 from services.inbound.providers import discover
 from tests.conftest import Synth
 
 
 @pytest.fixture(scope="module")
-def outcome(synth: Synth) -> Outcome:
-    ((title, result),) = rehearse(synth.outdir, "Dev", scenarios=True, load=0)
-    assert title == "scenarios"
-    return result
+def results(synth: Synth) -> dict[str, Outcome | Verdict]:
+    found = rehearse(synth.outdir, "Dev", scenarios=True, load=0, suites=("acceptance",))
+    return dict(found)
+
+
+@pytest.fixture(scope="module")
+def outcome(results: dict[str, Outcome | Verdict]) -> Outcome:
+    scenarios = results["scenarios"]
+    assert isinstance(scenarios, Outcome)
+    return scenarios
+
+
+def test_the_pipelines_acceptance_suite_passes_against_the_rehearsal(
+    results: dict[str, Outcome | Verdict],
+) -> None:
+    verdict = results["post-deploy acceptance (pipeline.verify)"]
+    assert isinstance(verdict, Verdict)
+    assert verdict.problems == []
+    for provider, tally in verdict.tallies.items():
+        assert tally.processed == 3, provider  # two valid and the duplicated one
+        assert tally.duplicates_suppressed == 1, provider
+        # bad signature and malformed; stale too where the provider signs a timestamp
+        assert tally.rejected == (3 if provider in ("slack", "generic") else 2), provider
+        assert tally.sent == tally.processed + tally.rejected, provider
 
 
 def test_every_message_is_accounted_for_exactly_once(outcome: Outcome) -> None:

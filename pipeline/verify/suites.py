@@ -1,0 +1,64 @@
+"""The suites: smoke (dev, prod), acceptance and load (staging). Same code for any target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.verify import plan
+from pipeline.verify.observe import Observer, Verdict
+from pipeline.verify.outputs import StageOutputs, read_secrets
+from pipeline.verify.transport import HttpTransport, Transport
+
+SUITES = ("smoke", "acceptance", "load")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bounds of a run: how long to wait for outcomes; how many and how fast for load."""
+
+    timeout: float = 300.0
+    load_messages: int = 300
+    load_rate: float = 20.0
+    poll: float = 2.0
+
+
+def webhooks(
+    suite: str, signer: plan.Signer, providers: list[str], settings: Settings
+) -> list[plan.Webhook]:
+    if suite == "smoke":
+        return plan.smoke(signer, providers)
+    if suite == "acceptance":
+        return plan.acceptance(signer, providers)
+    if suite == "load":
+        return plan.load(signer, providers, settings.load_messages)
+    raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+
+
+def run(
+    suite: str,
+    stage: StageOutputs,
+    clients: Any,
+    *,
+    settings: Settings = Settings(),
+    transport: Transport | None = None,
+) -> Verdict:
+    """Send the suite's webhooks and account for every one. `clients(name)` returns a boto3
+    client (for the real Stage, of a session in the Stage's account)."""
+    secrets = read_secrets(clients("secretsmanager"), stage)
+    signer = plan.Signer(secrets, stage.api_url)
+    hooks = webhooks(suite, signer, sorted(stage.providers), settings)
+    observer = Observer(
+        clients("dynamodb"),
+        clients("sqs"),
+        audit_table=stage.audit_table,
+        dead_letter_urls={n: p.dead_letter_url for n, p in stage.providers.items()},
+    )
+    before = observer.dead_letter_depths()
+    if transport is None:
+        rate = settings.load_rate if suite == "load" else None
+        transport = HttpTransport(stage.api_url, rate_per_second=rate)
+    sents = [transport.send(hook) for hook in hooks]
+    return observer.settle(
+        hooks, sents, timeout=settings.timeout, poll=settings.poll, dead_letters_before=before
+    )

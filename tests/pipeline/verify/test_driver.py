@@ -1,0 +1,119 @@
+"""The post-deploy driver's edges: outputs from the environment, the HTTP transport, the CLI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pipeline.verify.__main__ import main
+from pipeline.verify.outputs import StageOutputs, VerifyError
+from pipeline.verify.plan import Webhook
+from pipeline.verify.transport import HttpTransport
+
+OUTPUTS = {
+    "CFN_ApiUrl": "https://abc.execute-api.eu-west-1.amazonaws.com/live/",
+    "CFN_AuditTable": "audit",
+    "CFN_TwilioSecretName": "messaging/webhooks/twilio",
+    "CFN_TwilioDeadLetterQueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/dlq",
+    "CFN_VerificationRoleArn": "arn:aws:iam::222222222222:role/verify",
+}
+
+
+def test_outputs_come_from_cfn_environment_variables() -> None:
+    stage = StageOutputs.from_environment(OUTPUTS)
+    assert stage.api_url.endswith("/live/")
+    assert set(stage.providers) == {"twilio"}
+    assert stage.providers["twilio"].secret_name == "messaging/webhooks/twilio"
+    assert stage.verification_role_arn.endswith(":role/verify")
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("CFN_ApiUrl", "CFN_ApiUrl"),
+        ("CFN_TwilioDeadLetterQueueUrl", "CFN_TwilioDeadLetterQueueUrl"),
+    ],
+)
+def test_a_missing_output_is_named(missing: str, named: str) -> None:
+    environ = {k: v for k, v in OUTPUTS.items() if k != missing}
+    with pytest.raises(VerifyError, match=f"missing stack output {named}"):
+        StageOutputs.from_environment(environ)
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """503 twice, then 200 with a request id; records every request."""
+
+    seen: list[str] = []  # noqa: RUF012 - test double state
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        _Flaky.seen.append(self.path)
+        status = 503 if len(_Flaky.seen) <= 2 else (400 if "bad" in self.path else 200)
+        self.send_response(status)
+        self.send_header("X-Request-Id", f"req-{len(_Flaky.seen)}")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _Flaky.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/live/"
+    httpd.shutdown()
+
+
+def hook(provider: str) -> Webhook:
+    return Webhook(provider, "k", {"Content-Type": "application/json"}, b"{}", "processed")
+
+
+def test_5xx_is_retried_with_backoff_and_the_request_id_returned(server: str) -> None:
+    transport = HttpTransport(server, backoff=0.01)
+    sent = transport.send(hook("generic"))
+    assert (sent.status, sent.request_id) == (200, "req-3")
+    assert _Flaky.seen == ["/live/v1/webhooks/generic"] * 3
+
+
+def test_a_client_error_is_not_retried(server: str) -> None:
+    _Flaky.seen = ["x", "y"]  # past the flaky phase
+    sent = HttpTransport(server, backoff=0.01).send(hook("bad"))
+    assert sent.status == 400
+    assert len(_Flaky.seen) == 3
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(ValueError, match="HTTPS only"):
+        HttpTransport("http://example.com/live/")
+
+
+def test_cli_names_a_missing_output_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in OUTPUTS:
+        monkeypatch.delenv(key, raising=False)
+    assert main(["smoke"]) == 2
+    assert capsys.readouterr().err == "verify: missing stack output CFN_ApiUrl\n"
+
+
+def test_cli_without_credentials_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {k: v for k, v in OUTPUTS.items() if k != "CFN_VerificationRoleArn"}
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CFN_VerificationRoleArn", raising=False)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert main(["smoke"]) == 2
+    assert "no AWS credentials" in capsys.readouterr().err
