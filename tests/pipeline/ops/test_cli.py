@@ -31,7 +31,7 @@ class Fake:
                 service,
                 region_name="eu-west-1",
                 aws_access_key_id="test",
-                aws_secret_access_key="test",
+                aws_secret_access_key="test",  # pragma: allowlist secret
             )
             self.clients[service] = client
             self.stubs[service] = Stubber(client)
