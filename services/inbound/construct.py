@@ -255,6 +255,7 @@ class Inbound(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
+            environment_encryption=self.key,
             description=f"Verifies, normalizes and publishes {name} webhooks",
             environment={
                 "PROVIDER": name,
