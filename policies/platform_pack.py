@@ -92,15 +92,32 @@ class PlatformChecks(NagPack):
         applicable = [r for r in self._rules if r.applies_to(node.cfn_resource_type)]
         if not applicable:
             return
+        found = self._locate(node)
+        if found is None:
+            return  # not in the template (e.g. removed by a condition)
+        context, logical_id = found
+        resource = Resource.from_template(context, logical_id, taggable=_taggable(type(node)))
+        for rule in applicable:
+            # Rules run here, in Python; only a resource with findings goes through cdk-nag's
+            # applyRule (acknowledgement check, report entry): a compliant result would cost
+            # six jsii callbacks to record nothing.
+            result = rule.check(resource)
+            if result == Compliance.NON_COMPLIANT or (isinstance(result, list) and result):
+                # jsii reads the properties only; the stub types them as settable attributes.
+                self._apply_rule(_Application(rule, node, resource))  # type: ignore[arg-type]
+
+    def _locate(self, node: cdk.CfnResource) -> tuple[StackContext, str] | None:
+        """The template and logical id of a resource: by its aws:cdk:path where the templates
+        carry path metadata (one jsii call), else through its stack."""
+        path = node.node.path
+        for context in self._stacks.values():
+            logical_id = context.logical_ids.get(path)
+            if logical_id is not None:
+                return context, logical_id
         stack = cdk.Stack.of(node)
         context = self._context(stack)
         logical_id = str(stack.resolve(node.logical_id))
-        if logical_id not in context.resources:
-            return  # removed from the template (e.g. a condition or an override)
-        resource = Resource.from_template(context, logical_id, taggable=_taggable(type(node)))
-        for rule in applicable:
-            # jsii reads the properties only; the stub types them as settable attributes.
-            self._apply_rule(_Application(rule, node, resource))  # type: ignore[arg-type]
+        return (context, logical_id) if logical_id in context.resources else None
 
     def _context(self, stack: cdk.Stack) -> StackContext:
         path = stack.node.path

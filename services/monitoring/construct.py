@@ -100,10 +100,9 @@ class Monitoring(Construct):
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         self.alarms.append(alarm)
 
-    def watch_processor(self, name: str, function: lambda_.IFunction) -> list[cloudwatch.IAlarm]:
+    def watch_processor(self, name: str, function: lambda_.IFunction) -> None:
         """Error and throttle alarms of a processor (also its rollout's rollback triggers)."""
         s = self.settings
-        before = len(self.facade.created_alarms())
         self.facade.monitor_lambda_function(
             lambda_function=function,
             alarm_friendly_name=name,
@@ -115,7 +114,16 @@ class Monitoring(Construct):
                 "Critical": ErrorCountThreshold(max_error_count=s.processor_throttles)
             },
         )
-        return [created.alarm for created in self.facade.created_alarms()[before:]]
+
+    def alarms_of(self, names: list[str]) -> dict[str, list[cloudwatch.IAlarm]]:
+        """The alarms created so far for each watched name (one walk over all alarms)."""
+        found: dict[str, list[cloudwatch.IAlarm]] = {name: [] for name in names}
+        for created in self.facade.created_alarms():
+            alarm_name = created.alarm_name
+            for name in names:
+                if f"-{name}-" in alarm_name:
+                    found[name].append(created.alarm)
+        return found
 
     def watch_api(self, api: apigw.RestApi) -> None:
         s = self.settings
