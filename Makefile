@@ -109,6 +109,8 @@ test: lint typecheck unit security ## Everything CI runs: lint, types, tests, se
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	$(BIN)/python scripts/bench_inbound.py
 	$(BIN)/python scripts/bench_synth.py
+	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
+	$(BIN)/python scripts/bench_rehearsal.py
 
 rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }

@@ -61,11 +61,11 @@ class Emulator:
         }
 
 
-def _moto_server() -> str:
-    found = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if found is None:
+def _moto_server() -> list[str]:
+    """The command that serves moto: its own server, through pipeline/rehearsal/emulator_server."""
+    if shutil.which("moto_server", path=str(Path(sys.executable).parent)) is None:
         raise RuntimeError("moto_server is not installed in this environment (moto[server])")
-    return found
+    return [sys.executable, str(Path(__file__).with_name("emulator_server.py"))]
 
 
 @contextmanager
@@ -73,7 +73,7 @@ def running(region: str, *, timeout: float = 20.0) -> Iterator[Emulator]:
     port = free_port()
     log = open(os.environ.get("REHEARSAL_EMULATOR_LOG", os.devnull), "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, loopback only
-        [_moto_server(), "-H", HOST, "-p", str(port)],
+        [*_moto_server(), "-H", HOST, "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -10,10 +10,12 @@ from pipeline.verify.observe import Verdict
 from services.inbound.providers import discover
 from tests.conftest import Synth
 
+LOAD = 120  # a small load run: the batched, paced sender that `make rehearse` uses for 1,000
+
 
 @pytest.fixture(scope="module")
 def results(synth: Synth) -> dict[str, Outcome | Verdict]:
-    found = rehearse(synth.outdir, "Dev", scenarios=True, load=0, suites=("acceptance",))
+    found = rehearse(synth.outdir, "Dev", scenarios=True, load=LOAD, suites=("acceptance",))
     return dict(found)
 
 
@@ -56,3 +58,11 @@ def test_handlers_ran_from_the_synthesized_asset(outcome: Outcome, synth: Synth)
     (handler,) = outcome.handler_files
     assert handler.startswith(str(synth.outdir))
     assert handler.endswith("services/inbound/runtime/processor.py")
+
+
+def test_a_paced_load_run_loses_nothing(results: dict[str, Outcome | Verdict]) -> None:
+    (load,) = [outcome for title, outcome in results.items() if title.startswith("load")]
+    assert isinstance(load, Outcome)
+    assert load.ledger.violations() == []
+    assert load.mismatches == []
+    assert sum(t.processed for t in load.ledger.tallies.values()) == LOAD

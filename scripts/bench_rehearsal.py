@@ -1,0 +1,97 @@
+"""Benchmark: the rehearsal's 1,000-message load run (deploy included) against a floor.
+
+Target: at most 60 s on a 2-core machine (issue 7). The floor, measured in the same run on the
+same emulator, is the least any rehearsal could do with those messages: start the emulator,
+create one queue, and move the same number of messages through it ten to a call (send,
+receive, delete), with no project code. The ratio says what the Stage, the handlers and the
+accounting add; runs are interleaved so machine load affects both alike. Needs `make synth`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.rehearsal.emulator import running  # noqa: E402
+from pipeline.rehearsal.run import Outcome, rehearse  # noqa: E402
+
+TARGET_SECONDS = 60.0
+
+
+def floor(messages: int, region: str) -> float:
+    start = time.perf_counter()
+    with running(region) as emulator:
+        sqs = emulator.client("sqs")
+        url = sqs.create_queue(QueueName="floor")["QueueUrl"]
+        body = "x" * 1024
+        # Each batch is received right after it is sent: the emulator scans the whole queue on
+        # every receive, so a deep queue would make the floor quadratic (the load run paces too).
+        moved = 0
+        for first in range(0, messages + 10, 10):
+            if first < messages:
+                entries = [{"Id": str(n), "MessageBody": body} for n in range(first, first + 10)]
+                sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            ):
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(got)
+                    ],
+                )
+                moved += len(got)
+        assert moved == messages, f"floor moved {moved} of {messages} messages"
+    return time.perf_counter() - start
+
+
+def load(cdk_out: Path, messages: int) -> float:
+    with contextlib.redirect_stdout(io.StringIO()):  # the deploy notes; the table is not needed
+        ((_, outcome),) = rehearse(cdk_out, scenarios=False, load=messages)
+    assert isinstance(outcome, Outcome)
+    problems = outcome.ledger.violations() + outcome.mismatches
+    if problems:
+        raise SystemExit(f"the load run lost or duplicated messages: {problems[:3]}")
+    return outcome.seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
+    args = parser.parse_args()
+    if not (args.cdk_out / "assembly-Pipeline-Dev").is_dir():
+        print(f"{args.cdk_out} has no dev Stage: run `make synth` first", file=sys.stderr)
+        return 2
+    bin_dirs = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}"
+    os.environ["PATH"] = f"{bin_dirs}{os.pathsep}{os.environ['PATH']}"
+    full, bare = [], []
+    for _ in range(args.runs):
+        bare.append(floor(args.messages, "eu-west-1"))
+        full.append(load(args.cdk_out, args.messages))
+    m_full, m_bare = statistics.median(full), statistics.median(bare)
+    print(
+        f"rehearsal load, {args.messages} messages, {args.runs} runs each (median / min / max, s)"
+    )
+    print(f"  floor (emulator + one queue): {m_bare:6.2f} / {min(bare):6.2f} / {max(bare):6.2f}")
+    print(f"  load run (deploy included):   {m_full:6.2f} / {min(full):6.2f} / {max(full):6.2f}")
+    rate = args.messages / m_full
+    print(f"  throughput: {rate:.0f} messages/s; ratio load/floor {m_full / m_bare:.1f}x")
+    verdict = "ok" if m_full <= TARGET_SECONDS else "OVER TARGET"
+    print(f"  target <= {TARGET_SECONDS:.0f} s: {verdict}")
+    return 0 if m_full <= TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
