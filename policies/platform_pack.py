@@ -89,7 +89,8 @@ class PlatformChecks(NagPack):
         return self._rules
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
-        applicable = [r for r in self._rules if r.applies_to(node.cfn_resource_type)]
+        resource_type = node.cfn_resource_type  # one jsii call, not one per rule
+        applicable = [r for r in self._rules if r.applies_to(resource_type)]
         if not applicable:
             return
         found = self._locate(node)
