@@ -120,6 +120,7 @@ class PipelineStack(cdk.Stack):
         ):
             cdk.Tags.of(self).add(key, value)
         self._add_push_trigger(config.source.branch)
+        self._grant_connection(config.source.connection_arn)
         self._log_artifact_access()
         self._retain_artifact_key()
         self._notify()
@@ -350,6 +351,20 @@ class PipelineStack(cdk.Stack):
                 source_action=source_action,
                 push_filter=[codepipeline.GitPushFilter(branches_includes=[branch])],
             ),
+        )
+
+    def _grant_connection(self, connection_arn: str) -> None:
+        """IAM matches the action's prefix to the connection ARN's: a connection created since
+        the CodeConnections rename (arn:aws:codeconnections:...) needs codeconnections:
+        UseConnection, while CDK grants only codestar-connections:UseConnection."""
+        if ":codeconnections:" not in connection_arn:
+            return
+        source_stage = self.pipeline.pipeline.node.find_child("Source")
+        (role,) = [c for c in source_stage.node.find_all() if isinstance(c, iam.Role)]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["codeconnections:UseConnection"], resources=[connection_arn]
+            )
         )
 
     def _retain_artifact_key(self) -> None:

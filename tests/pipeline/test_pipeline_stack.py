@@ -133,3 +133,24 @@ def test_pipeline_stack_lives_in_the_toolchain_account(synth: Synth) -> None:
     assert artifact.environment.account == synth.config.toolchain.account
     assert artifact.environment.region == synth.config.toolchain.region
     assert artifact.termination_protection is True
+
+
+def test_source_action_may_use_the_connection_under_its_own_arn_prefix(
+    pipeline: dict[str, Any], synth: Synth
+) -> None:
+    arn = synth.config.source.connection_arn
+    assert ":codeconnections:" in arn  # the example config uses the post-rename ARN format
+    (source,) = actions(pipeline, "Source")
+    role_id = source["RoleArn"]["Fn::GetAtt"][0]
+    granted = set()
+    for resource in synth.template().to_json()["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        if {"Ref": role_id} not in resource["Properties"]["Roles"]:
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions_ = statement["Action"]
+            for action in [actions_] if isinstance(actions_, str) else actions_:
+                if statement["Resource"] == arn:
+                    granted.add(action)
+    assert "codeconnections:UseConnection" in granted
