@@ -180,11 +180,9 @@ class MessagingStack(cdk.Stack):
             monitoring.watch_queue(
                 f"{title}Webhooks", inbound.queues[name], inbound.dead_letter_queues[name]
             )
-            monitoring.watch_processor(f"{title}Processor", inbound.processors[name])
-        watched = {f"{name.capitalize()}Processor": name for name in inbound.providers}
-        for watched_name, alarms in monitoring.alarms_of(list(watched)).items():
-            for alarm in alarms:  # errors or throttles during a traffic shift roll it back
-                inbound.rollouts[watched[watched_name]].add_alarm(alarm)
+            # errors or throttles during a traffic shift roll it back
+            for alarm in monitoring.watch_processor(f"{title}Processor", inbound.processors[name]):
+                inbound.rollouts[name].add_alarm(alarm)
         for name, handshake in inbound.handshakes.items():
             monitoring.watch_workflow(f"{name.capitalize()}Handshake", handshake.state_machine)
         care = self.triage.care_queue

@@ -22,6 +22,7 @@ from cdk_monitoring_constructs import (
     CustomMetricGroup,
     ErrorCountThreshold,
     ErrorRateThreshold,
+    LambdaFunctionMonitoring,
     LatencyThreshold,
     MaxMessageAgeThreshold,
     MaxMessageCountThreshold,
@@ -100,10 +101,15 @@ class Monitoring(Construct):
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         self.alarms.append(alarm)
 
-    def watch_processor(self, name: str, function: lambda_.IFunction) -> None:
-        """Error and throttle alarms of a processor (also its rollout's rollback triggers)."""
+    def watch_processor(self, name: str, function: lambda_.IFunction) -> list[cloudwatch.IAlarm]:
+        """Error and throttle alarms of a processor; returned as its rollout's rollback triggers.
+
+        The segment is built here rather than through `monitor_lambda_function` so its alarms
+        are read from it alone: the facade's list of every alarm costs a jsii round trip each.
+        """
         s = self.settings
-        self.facade.monitor_lambda_function(
+        segment = LambdaFunctionMonitoring(
+            self.facade,
             lambda_function=function,
             alarm_friendly_name=name,
             human_readable_name=name,
@@ -114,16 +120,8 @@ class Monitoring(Construct):
                 "Critical": ErrorCountThreshold(max_error_count=s.processor_throttles)
             },
         )
-
-    def alarms_of(self, names: list[str]) -> dict[str, list[cloudwatch.IAlarm]]:
-        """The alarms created so far for each watched name (one walk over all alarms)."""
-        found: dict[str, list[cloudwatch.IAlarm]] = {name: [] for name in names}
-        for created in self.facade.created_alarms():
-            alarm_name = created.alarm_name
-            for name in names:
-                if f"-{name}-" in alarm_name:
-                    found[name].append(created.alarm)
-        return found
+        self.facade.add_segment(segment)
+        return [created.alarm for created in segment.created_alarms()]
 
     def watch_api(self, api: apigw.RestApi) -> None:
         s = self.settings
