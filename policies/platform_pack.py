@@ -1,67 +1,82 @@
 """The project's cdk-nag v3 rule pack: encryption, TLS, DLQs, least privilege, tags, retention.
 
 A `NagPack` like AwsSolutions and Serverless, so its findings and acknowledgements appear in the
-same validation report. Each rule reads the synthesized template of its resource (the pack runs
-after the templates are written), which keeps jsii round trips to a few per resource.
+same validation report. It overrides `validate` to read the synthesized templates the framework
+hands it instead of walking the construct tree: one jsii call for the whole pack, not several
+per resource. Findings carry each resource's aws:cdk:path, so acknowledgements apply as usual.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
+from cdk_nag import NagPack
 from constructs import IConstruct
 
 from policies.rules import discover
-from policies.rules.base import Compliance, Resource, Rule, StackContext
+from policies.rules.base import Compliance, Level, Resource, Rule, StackContext
 
 PACK_NAME = "Platform"
 
 
 @cache
-def _taggable(cls: type) -> bool:
+def _l1_class(resource_type: str) -> type | None:
+    """The CDK L1 class of a resource type: AWS::SQS::Queue -> aws_cdk.aws_sqs.CfnQueue."""
+    parts = resource_type.split("::")
+    if len(parts) != 3 or parts[0] != "AWS":
+        return None  # Custom::..., AWS::CDK::Metadata-like types have no tag manager
+    try:
+        module = importlib.import_module(f"aws_cdk.aws_{parts[1].lower()}")
+    except ImportError:
+        return None
+    found = getattr(module, f"Cfn{parts[2]}", None)
+    return found if isinstance(found, type) else None
+
+
+@cache
+def taggable(resource_type: str) -> bool:
     """L1 classes of taggable resource types carry a tag manager (`tags` or `cdk_tag_manager`)."""
+    cls = _l1_class(resource_type)
+    if cls is None:
+        return False
     return hasattr(cls, "cdk_tag_manager") or isinstance(getattr(cls, "tags", None), property)
 
 
-@jsii.implements(IApplyRule)
-class _Application:
-    """One rule applied to one resource, in the shape cdk-nag's applyRule expects."""
+@dataclass(frozen=True)
+class Finding:
+    """One rule's finding on one resource, in the terms of cdk-nag's report."""
 
-    def __init__(self, rule: Rule, node: cdk.CfnResource, resource: Resource) -> None:
-        self._rule = rule
-        self._node = node
-        self._resource = resource
+    rule_name: str
+    description: str
+    severity: str
+    construct_path: str
+    logical_id: str
+    template_path: str
 
-    @property
-    def node(self) -> cdk.CfnResource:
-        return self._node
 
-    @property
-    def info(self) -> str:
-        return self._rule.info
+@dataclass(frozen=True)
+class StackTemplate:
+    """A stack as the validation framework names it: construct path and template file."""
 
-    @property
-    def explanation(self) -> str:
-        return self._rule.explanation
+    path: str
+    template_path: str
 
-    @property
-    def level(self) -> NagMessageLevel:
-        return NagMessageLevel(self._rule.level.value)
 
-    @property
-    def rule_suffix_override(self) -> str:
-        return self._rule.id
-
-    def rule(self, node: cdk.CfnResource) -> NagRuleCompliance | list[str]:
-        result = self._rule.check(self._resource)
-        return NagRuleCompliance(result.value) if isinstance(result, Compliance) else result
+def _termination_protection(template_path: Path) -> bool:
+    """From the cloud assembly manifest next to the template (what CloudFormation is given)."""
+    manifest = json.loads((template_path.parent / "manifest.json").read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        properties = artifact.get("properties", {})
+        if properties.get("templateFile") == template_path.name:
+            return bool(properties.get("terminationProtection", False))
+    return False
 
 
 class PlatformChecks(NagPack):
@@ -78,7 +93,7 @@ class PlatformChecks(NagPack):
         self._pack_name = PACK_NAME
         self._rules = discover()
         self._retained = {stack.node.path for stack in retain_data}
-        self._stacks: dict[str, StackContext] = {}
+        self._verbose = verbose
 
     @property
     def name(self) -> str:
@@ -88,47 +103,84 @@ class PlatformChecks(NagPack):
     def rules(self) -> tuple[Rule, ...]:
         return self._rules
 
-    def _check_resource(self, node: cdk.CfnResource) -> None:
-        resource_type = node.cfn_resource_type  # one jsii call, not one per rule
-        applicable = [r for r in self._rules if r.applies_to(resource_type)]
-        if not applicable:
-            return
-        found = self._locate(node)
-        if found is None:
-            return  # not in the template (e.g. removed by a condition)
-        context, logical_id = found
-        resource = Resource.from_template(context, logical_id, taggable=_taggable(type(node)))
-        for rule in applicable:
-            # Rules run here, in Python; only a resource with findings goes through cdk-nag's
-            # applyRule (acknowledgement check, report entry): a compliant result would cost
-            # six jsii callbacks to record nothing.
-            result = rule.check(resource)
-            if result == Compliance.NON_COMPLIANT or (isinstance(result, list) and result):
-                # jsii reads the properties only; the stub types them as settable attributes.
-                self._apply_rule(_Application(rule, node, resource))  # type: ignore[arg-type]
-
-    def _locate(self, node: cdk.CfnResource) -> tuple[StackContext, str] | None:
-        """The template and logical id of a resource: by its aws:cdk:path where the templates
-        carry path metadata (one jsii call), else through its stack."""
-        path = node.node.path
-        for context in self._stacks.values():
-            logical_id = context.logical_ids.get(path)
-            if logical_id is not None:
-                return context, logical_id
-        stack = cdk.Stack.of(node)
-        context = self._context(stack)
-        logical_id = str(stack.resolve(node.logical_id))
-        return (context, logical_id) if logical_id in context.resources else None
-
-    def _context(self, stack: cdk.Stack) -> StackContext:
-        path = stack.node.path
-        template_file = str(Path(cdk.Stage.of(stack).outdir) / stack.template_file)  # type: ignore[union-attr]
-        if template_file not in self._stacks:
-            template: dict[str, Any] = json.loads(Path(template_file).read_text())
-            self._stacks[template_file] = StackContext(
-                path=path,
-                template=template,
-                termination_protection=bool(stack.termination_protection),
-                retain_data=path in self._retained,
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        """Called once by the framework after synth, with every stack's template."""
+        stacks = [
+            StackTemplate(path=s.stack_construct_path, template_path=s.template_path)
+            for s in context.stack_templates
+        ]
+        grouped: dict[str, list[Finding]] = {}
+        for finding in self.check_templates(stacks):
+            grouped.setdefault(finding.rule_name, []).append(finding)
+        violations = [
+            cdk.PolicyViolation(
+                rule_name=rule_name,
+                description=found[0].description,
+                severity=found[0].severity,
+                violating_resources=[
+                    cdk.PolicyViolatingResource(
+                        locations=["Properties"],
+                        construct_path=f.construct_path or None,
+                        resource_logical_id=f.logical_id,
+                        template_path=f.template_path,
+                    )
+                    for f in found
+                ],
             )
-        return self._stacks[template_file]
+            for rule_name, found in grouped.items()
+        ]
+        return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
+
+    def check_templates(self, stacks: Iterable[StackTemplate]) -> Iterator[Finding]:
+        """Every rule on every resource of the given templates (no jsii involved)."""
+        for stack in stacks:
+            template_path = Path(stack.template_path)
+            template: dict[str, Any] = json.loads(template_path.read_text())
+            context = StackContext(
+                path=stack.path,
+                template=template,
+                termination_protection=_termination_protection(template_path),
+                retain_data=stack.path in self._retained,
+            )
+            for logical_id, body in context.resources.items():
+                resource_type = str(body.get("Type"))
+                applicable = [r for r in self._rules if r.applies_to(resource_type)]
+                if not applicable:
+                    continue
+                resource = Resource.from_template(
+                    context, logical_id, taggable=taggable(resource_type)
+                )
+                for rule in applicable:
+                    yield from self._findings(rule, resource, str(template_path))
+
+    def _findings(self, rule: Rule, resource: Resource, template_path: str) -> Iterator[Finding]:
+        """cdk-nag's applyRule semantics: a suffix per listed finding; an error is a finding."""
+        rule_id = f"{PACK_NAME}-{rule.id}"
+        description = f"{rule.info} {rule.explanation}" if self._verbose else rule.info
+        try:
+            result = rule.check(resource)
+        except Exception as error:  # a rule that cannot decide is a finding, as in cdk-nag
+            names = [(rule_id, f"Rule threw an error during validation. {error}")]
+        else:
+            if result == Compliance.NON_COMPLIANT:
+                names = [(rule_id, description)]
+            elif isinstance(result, list):
+                names = [(f"{rule_id}[{suffix}]", description) for suffix in result]
+            else:
+                names = []
+        severity = "error" if rule.level == Level.ERROR else "warning"
+        for name, text in names:
+            yield Finding(
+                rule_name=name,
+                description=text,
+                severity=severity,
+                construct_path=resource.path,
+                logical_id=resource.logical_id,
+                template_path=template_path,
+            )
+
+    def _check_resource(self, node: cdk.CfnResource) -> None:
+        raise NotImplementedError(
+            "PlatformChecks reads synthesized templates: register it with "
+            "Validations.of(app).add_plugins(...) or call check_templates()"
+        )

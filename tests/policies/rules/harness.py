@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from policies.platform_pack import PlatformChecks
+from policies.platform_pack import PlatformChecks, StackTemplate
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -19,15 +19,18 @@ def findings(
     retain: Callable[[cdk.App], list[cdk.Stack]] | None = None,
 ) -> dict[str, set[str]]:
     """Rule id (with finding suffix) -> construct paths of the resources it flags."""
-    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    # Path metadata as the CDK CLI enables it: findings name resources by construct path.
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-path-metadata": True})
     build(app)
-    app.synth()
+    assembly = app.synth()
     pack = PlatformChecks(retain_data=retain(app) if retain else ())
-    report = pack.validate_scope(app)
+    stacks = [
+        StackTemplate(path=s.hierarchical_id, template_path=s.template_full_path)
+        for s in assembly.stacks_recursively
+    ]
     found: dict[str, set[str]] = {}
-    for violation in report.violations:
-        paths = {str(r.construct_path) for r in violation.violating_resources}
-        found.setdefault(violation.rule_name, set()).update(paths)
+    for finding in pack.check_templates(stacks):
+        found.setdefault(finding.rule_name, set()).add(finding.construct_path)
     return found
 
 
