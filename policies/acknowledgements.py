@@ -87,10 +87,12 @@ class Acknowledgement:
                 )
 
     def rule_for(self, construct: IConstruct, captures: dict[str, str] | None = None) -> str:
-        import aws_cdk as cdk
+        rule = self.rule
+        if "{account}" in rule or "{region}" in rule:  # jsii round trips only where needed
+            import aws_cdk as cdk
 
-        stack = cdk.Stack.of(construct)
-        rule = self.rule.replace("{account}", stack.account).replace("{region}", stack.region)
+            stack = cdk.Stack.of(construct)
+            rule = rule.replace("{account}", stack.account).replace("{region}", stack.region)
         for name, value in (captures or {}).items():
             rule = rule.replace(f"{{{name}:lower}}", value.lower()).replace(f"{{{name}}}", value)
         return rule
@@ -162,13 +164,16 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
                 f"{REGISTRY.name}: {hits[0][0].rule} at {path!r} would acknowledge "
                 "a whole Stack or Stage; name the construct that owns the finding"
             )
-        for entry, (_, captures) in hits:
-            cdk.Validations.of(construct).acknowledge(
+        cdk.Validations.of(construct).acknowledge(
+            *(
                 cdk.Acknowledgment(
                     id=entry.rule_for(construct, captures),
                     reason=f"{entry.reason} (owner: {entry.owner})",
                 )
+                for entry, (_, captures) in hits
             )
+        )
+        for entry, _ in hits:
             applied[entry] += 1
     return applied
 
