@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sqs as sqs
@@ -44,3 +47,29 @@ def test_a_non_compliant_queue_in_a_stage_fails_synth(tmp_path: object) -> None:
     sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
+
+
+def test_platform_findings_reach_the_report_with_path_and_template(tmp_path: Path) -> None:
+    """The Platform pack reads templates, not the tree: its findings must still name the
+    construct (core infers it from the logical id when templates carry no path metadata)."""
+    app = cdk.App(outdir=str(tmp_path))
+    packs.register(app)
+    stage = cdk.Stage(
+        app, "Throwaway", env=cdk.Environment(account="123456789012", region="eu-west-1")
+    )
+    stack = cdk.Stack(stage, "Messaging")
+    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.SQS_MANAGED)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    platform = next(p for p in report["pluginReports"] if p["pluginName"] == "Platform")
+    flagged = {
+        (v["ruleName"], c["constructPath"], c["cloudFormationResource"]["templatePath"])
+        for v in platform["violations"]
+        for c in v["violatingConstructs"]
+    }
+    assert (
+        "Platform-CustomerManagedKey",
+        "Throwaway/Messaging/Plain/Resource",
+        f"assembly-Throwaway/{stack.template_file}",
+    ) in flagged
