@@ -62,8 +62,9 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class StackTemplate:
-    """A stack as the validation framework names it: construct path and template file."""
+class CheckedStack:
+    """A stack as the validation framework hands it over: construct path and template file
+    (not the scanners' `assembly.StackTemplate`, which is read from the manifests)."""
 
     path: str
     template_path: str
@@ -106,7 +107,7 @@ class PlatformChecks(NagPack):
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         """Called once by the framework after synth, with every stack's template."""
         stacks = [
-            StackTemplate(path=s.stack_construct_path, template_path=s.template_path)
+            CheckedStack(path=s.stack_construct_path, template_path=s.template_path)
             for s in context.stack_templates
         ]
         grouped: dict[str, list[Finding]] = {}
@@ -131,7 +132,7 @@ class PlatformChecks(NagPack):
         ]
         return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
 
-    def check_templates(self, stacks: Iterable[StackTemplate]) -> Iterator[Finding]:
+    def check_templates(self, stacks: Iterable[CheckedStack]) -> Iterator[Finding]:
         """Every rule on every resource of the given templates (no jsii involved)."""
         for stack in stacks:
             template_path = Path(stack.template_path)

@@ -96,15 +96,6 @@ class StackContext:
         resources: Mapping[str, Any] = self.template.get("Resources", {})
         return resources
 
-    @cached_property
-    def logical_ids(self) -> dict[str, str]:
-        """Logical id by construct path (aws:cdk:path metadata, when the synth adds it)."""
-        return {
-            str(body["Metadata"]["aws:cdk:path"]): logical_id
-            for logical_id, body in self.resources.items()
-            if "aws:cdk:path" in body.get("Metadata", {})
-        }
-
     def type_of(self, logical_id: str) -> str | None:
         found = self.resources.get(logical_id)
         return None if found is None else str(found.get("Type"))

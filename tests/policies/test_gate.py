@@ -37,14 +37,20 @@ def test_the_packs_checked_every_stage_and_the_pipeline(synth: Synth) -> None:
     assert {"Pipeline", *(e.stage_id for e in synth.config.environments)} <= checked
 
 
-def test_a_non_compliant_queue_in_a_stage_fails_synth(tmp_path: object) -> None:
+def _throwaway(tmp_path: Path, encryption: sqs.QueueEncryption) -> tuple[cdk.App, cdk.Stack]:
+    """An App with the gate registered and one queue in a Stage's stack."""
     app = cdk.App(outdir=str(tmp_path))
     packs.register(app)
     stage = cdk.Stage(
         app, "Throwaway", env=cdk.Environment(account="123456789012", region="eu-west-1")
     )
     stack = cdk.Stack(stage, "Messaging")
-    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    sqs.Queue(stack, "Plain", encryption=encryption)
+    return app, stack
+
+
+def test_a_non_compliant_queue_in_a_stage_fails_synth(tmp_path: Path) -> None:
+    app, _ = _throwaway(tmp_path, sqs.QueueEncryption.UNENCRYPTED)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
 
@@ -52,13 +58,7 @@ def test_a_non_compliant_queue_in_a_stage_fails_synth(tmp_path: object) -> None:
 def test_platform_findings_reach_the_report_with_path_and_template(tmp_path: Path) -> None:
     """The Platform pack reads templates, not the tree: its findings must still name the
     construct (core infers it from the logical id when templates carry no path metadata)."""
-    app = cdk.App(outdir=str(tmp_path))
-    packs.register(app)
-    stage = cdk.Stage(
-        app, "Throwaway", env=cdk.Environment(account="123456789012", region="eu-west-1")
-    )
-    stack = cdk.Stack(stage, "Messaging")
-    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.SQS_MANAGED)
+    app, stack = _throwaway(tmp_path, sqs.QueueEncryption.SQS_MANAGED)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())

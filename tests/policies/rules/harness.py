@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from policies.platform_pack import PlatformChecks, StackTemplate
+from policies.platform_pack import CheckedStack, PlatformChecks
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -25,7 +25,7 @@ def findings(
     assembly = app.synth()
     pack = PlatformChecks(retain_data=retain(app) if retain else ())
     stacks = [
-        StackTemplate(path=s.hierarchical_id, template_path=s.template_full_path)
+        CheckedStack(path=s.hierarchical_id, template_path=s.template_full_path)
         for s in assembly.stacks_recursively
     ]
     found: dict[str, set[str]] = {}
