@@ -67,10 +67,10 @@ synth: setup scanners ## Synthesize offline, gated by the policy packs and the s
 	$(REPORT)
 
 review: setup ## In the pipeline: diff against the last release, upload the reports for the approval
-	$(BIN)/python scripts/publish_review.py publish
+	$(BIN)/python -m pipeline.review publish
 
 released: $(PY_STAMP) ## In the pipeline, after prod is verified: make this release the next diff's base
-	$(BIN)/python scripts/publish_review.py release
+	$(BIN)/python -m pipeline.review release
 
 verify: $(PY_STAMP) ## Post-deploy tests against a deployed Stage (SUITE=smoke|acceptance|load; CFN_* outputs)
 	$(BIN)/python -m pipeline.verify $(SUITE)
@@ -109,13 +109,13 @@ test: lint typecheck unit security ## Everything CI runs: lint, types, tests, se
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
 	@# Every benchmark runs and prints its figures; the target fails if any missed its target.
-	@status=0; for bench in inbound synth rehearsal; do \
-		echo "== scripts/bench_$$bench.py"; $(BIN)/python scripts/bench_$$bench.py || status=1; \
+	@status=0; for bench in inbound synth rehearsal_load; do \
+		echo "== bench/$$bench.py"; $(BIN)/python -m bench.$$bench || status=1; \
 	done; exit $$status
 
 rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }
-	$(BIN)/python -m pipeline.rehearsal --cdk-out cdk.out --load 1000
+	$(BIN)/python -m rehearsal --cdk-out cdk.out --load 1000
 
 bootstrap: setup ## Print the cdk bootstrap commands for every account in cdk.json (RUN=1 runs them)
 	$(BIN)/python -m pipeline.bootstrap $(if $(RUN),--run)

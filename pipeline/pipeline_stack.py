@@ -22,8 +22,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct
 
-from pipeline.config import DeploymentConfig, Environment
+from config.deployment import DeploymentConfig, Environment
 from pipeline.toolchain import ToolchainVersions
+from stages import outputs as stage_outputs
 from stages.messaging_stage import MessagingStage
 
 BUILD_COMMANDS = ["make test", "make synth", "make review"]
@@ -41,8 +42,13 @@ VERIFY_COMMANDS = {
     "acceptance": ["make verify SUITE=acceptance", "make verify SUITE=load"],
 }
 # Stage outputs the verification driver reads (as CFN_<name> environment variables).
-VERIFY_OUTPUTS = ("ApiUrl", "AuditTable", "MessagesTable", "VerificationRoleArn")
-VERIFY_PROVIDER_OUTPUTS = ("SecretName", "DeadLetterQueueUrl")
+VERIFY_OUTPUTS = (
+    stage_outputs.API_URL,
+    stage_outputs.AUDIT_TABLE,
+    stage_outputs.MESSAGES_TABLE,
+    stage_outputs.VERIFICATION_ROLE_ARN,
+)
+VERIFY_PROVIDER_OUTPUTS = (stage_outputs.SECRET_NAME, stage_outputs.DEAD_LETTER_QUEUE_URL)
 
 
 @jsii.implements(cdk.IStableStringProducer)
@@ -212,7 +218,7 @@ class PipelineStack(cdk.Stack):
         outputs = stage.messaging.outputs
         wanted = [*VERIFY_OUTPUTS]
         for name in stage.messaging.inbound.providers:
-            wanted += [f"{name.capitalize()}{suffix}" for suffix in VERIFY_PROVIDER_OUTPUTS]
+            wanted += [stage_outputs.provider_output(name, s) for s in VERIFY_PROVIDER_OUTPUTS]
         delivery = env.settings.delivery
         commands = list(VERIFY_COMMANDS[level])
         if env.requires_approval:

@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import ConfigError, DeploymentConfig, load_config
+from config.deployment import ConfigError, DeploymentConfig
+from config.loading import load_config
 
 HERE = Path(__file__).resolve().parent
 POLICY_NAME = "MessagingPlatformCfnExecution"

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stages import outputs as names
+
 PREFIX = "CFN_"
-REQUIRED = ("ApiUrl", "AuditTable")
+REQUIRED = (names.API_URL, names.AUDIT_TABLE)
 
 
 class VerifyError(Exception):
@@ -39,20 +41,20 @@ class StageOutputs:
                 raise VerifyError(f"missing stack output {prefix}{key}")
         providers = {}
         for key in sorted(outputs):
-            if not key.endswith("SecretName"):
+            provider = names.provider_of(key, names.SECRET_NAME)
+            if provider is None:
                 continue
-            title = key.removesuffix("SecretName")
-            dlq = outputs.get(f"{title}DeadLetterQueueUrl")
-            if not dlq:
-                raise VerifyError(f"missing stack output {prefix}{title}DeadLetterQueueUrl")
-            providers[title.lower()] = ProviderOutputs(outputs[key], dlq)
+            dlq_key = names.provider_output(provider, names.DEAD_LETTER_QUEUE_URL)
+            if not outputs.get(dlq_key):
+                raise VerifyError(f"missing stack output {prefix}{dlq_key}")
+            providers[provider] = ProviderOutputs(outputs[key], outputs[dlq_key])
         if not providers:
-            raise VerifyError(f"no provider outputs ({prefix}<Provider>SecretName)")
+            raise VerifyError(f"no provider outputs ({prefix}<Provider>{names.SECRET_NAME})")
         return cls(
-            api_url=outputs["ApiUrl"],
-            audit_table=outputs["AuditTable"],
+            api_url=outputs[names.API_URL],
+            audit_table=outputs[names.AUDIT_TABLE],
             providers=providers,
-            verification_role_arn=outputs.get("VerificationRoleArn", ""),
+            verification_role_arn=outputs.get(names.VERIFICATION_ROLE_ARN, ""),
         )
 
     @classmethod

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cloud_assembly.intrinsics import Resolver, UnresolvableError
+from cloud_assembly.templates import StackTemplate, templates
 from policies import acknowledgements
 from policies.acknowledgements import Acknowledgement
-from policies.scanners.assembly import StackTemplate, templates
-from policies.scanners.intrinsics import Resolver, UnresolvableError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = ROOT / ".venv-scanners"

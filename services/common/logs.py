@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
 
+from services.common.settings import LOG_RETENTION_DAYS
+
 _BY_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
     3: logs.RetentionDays.THREE_DAYS,
@@ -23,7 +25,7 @@ _BY_DAYS = {
     1827: logs.RetentionDays.FIVE_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
-ALLOWED_DAYS = tuple(_BY_DAYS)
+assert tuple(_BY_DAYS) == LOG_RETENTION_DAYS
 
 
 def retention(days: int) -> logs.RetentionDays:

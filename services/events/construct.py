@@ -18,9 +18,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from pipeline.config import EventSettings
 from services.common.queues import DLQ_RETENTION
 from services.events.models import EVENT_TYPES, Event
+from services.events.settings import EventSettings
 
 SOURCES = sorted({event.source for event in EVENT_TYPES})
 

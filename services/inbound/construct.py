@@ -30,12 +30,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from pipeline.config import InboundSettings
 from services.common.logs import retention as log_retention
 from services.common.queues import EncryptedQueue
 from services.inbound.handshakes import MetaVerification, SlackIngress
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
+from services.inbound.settings import InboundSettings, Rollout
 from services.inbound.templates import (
     CHALLENGE_RESPONSE,
     ERROR_TEMPLATE,
@@ -63,7 +63,7 @@ POWERTOOLS_LAYER = (
 STAGE_NAME = "live"
 ALIAS_NAME = "live"
 _CD = codedeploy.LambdaDeploymentConfig
-ROLLOUTS: dict[str, codedeploy.ILambdaDeploymentConfig] = {
+ROLLOUTS: dict[Rollout, codedeploy.ILambdaDeploymentConfig] = {
     "AllAtOnce": _CD.ALL_AT_ONCE,
     "Canary10Percent5Minutes": _CD.CANARY_10_PERCENT_5_MINUTES,
     "Canary10Percent10Minutes": _CD.CANARY_10_PERCENT_10_MINUTES,
@@ -101,7 +101,7 @@ class Inbound(Construct):
         bus: events.IEventBus,
         settings: InboundSettings,
         removal_policy: RemovalPolicy,
-        rollout: str = "AllAtOnce",
+        rollout: Rollout = "AllAtOnce",
         providers: Mapping[str, Provider] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -32,7 +32,7 @@ from cdk_monitoring_constructs import (
 )
 from constructs import Construct
 
-from pipeline.config import MonitoringSettings
+from services.monitoring.settings import MonitoringSettings
 
 BUSINESS_NAMESPACE = "MessagingPlatform"
 BUSINESS_METRICS = ("MessagesReceived", "MessagesRejected", "DuplicatesSuppressed")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from config.loading import load_config
 from pipeline.bootstrap import POLICIES, commands, main
-from pipeline.config import load_config
-from tests.conftest import Synth, cdk_json_context
+from tests.support.synth import Synth, cdk_json_context
 
 # What CloudFormation calls to create and to delete each resource type these stacks contain
 # (the handlers' permissions in the CloudFormation resource schemas). A new type in a template

@@ -10,10 +10,10 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from pipeline.config import load_config
+from config.loading import load_config
 from pipeline.pipeline_stack import BUILD_COMMANDS, REPORTS, VERIFY_COMMANDS, PipelineStack
 from pipeline.toolchain import read_versions
-from tests.conftest import ROOT, Synth, cdk_json_context
+from tests.support.synth import ROOT, Synth, cdk_json_context
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

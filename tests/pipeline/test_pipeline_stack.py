@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.pipeline_stack import BUILD_COMMANDS
 from pipeline.toolchain import read_versions
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 
 from policies import packs
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 PACKS = {"AwsSolutions", "Serverless", "Platform"}
 

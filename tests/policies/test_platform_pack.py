@@ -7,7 +7,7 @@ from pathlib import Path
 
 from policies import rules
 from policies.rules import discover, module_name
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 RULES_DIR = Path(rules.__file__).parent
 EXPECTED = {

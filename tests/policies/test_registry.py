@@ -10,7 +10,7 @@ import pytest
 
 from policies import acknowledgements
 from policies.acknowledgements import Acknowledgement, RegistryError
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 REASON = "This is a full sentence a reviewer would accept as a reason."
 

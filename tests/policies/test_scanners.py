@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from cloud_assembly.intrinsics import Resolver, UnresolvableError
+from cloud_assembly.templates import templates
 from policies import acknowledgements
 from policies.acknowledgements import Acknowledgement, RegistryError
 from policies.scanners import runner
-from policies.scanners.assembly import templates
-from policies.scanners.intrinsics import Resolver, UnresolvableError
 from policies.scanners.runner import Finding
-from tests.conftest import ROOT, Synth
+from tests.support.synth import ROOT, Synth
 
 REASON = "This is a full sentence a reviewer would accept as a reason."
 SEVERITIES = {"error", "warning", "info", "low", "medium", "high", "critical"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts.critical_path import TARGET_CODEBUILD, critical_path, pipeline_of
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 
 def action(name: str, provider: str, run_order: int = 1) -> dict[str, Any]:

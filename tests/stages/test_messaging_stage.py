@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
 

@@ -11,7 +11,7 @@ import xmlschema
 
 from policies.report.formats import junit, sarif
 from policies.report.model import Assembly, Finding, Unit
-from tests.conftest import ROOT
+from tests.support.synth import ROOT
 
 SARIF_SCHEMA = ROOT / "node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
 JUNIT_XSD = Path(sys.prefix) / "share/schemas/junit-10.xsd"

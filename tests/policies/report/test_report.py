@@ -12,7 +12,7 @@ import pytest
 import xmlschema
 
 from policies.report.__main__ import main, write
-from tests.conftest import ROOT, Synth
+from tests.support.synth import ROOT, Synth
 
 SARIF_SCHEMA = ROOT / "node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
 JUNIT_XSD = Path(sys.prefix) / "share/schemas/junit-10.xsd"

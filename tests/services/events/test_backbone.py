@@ -18,7 +18,7 @@ from services.events.models import (
     MessageRejected,
     SentimentScores,
 )
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
 
@@ -229,7 +229,7 @@ def test_backup_exists_only_where_data_is_retained(synth: Synth, env: str, backe
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_taggable_resource_carries_the_required_tags(synth: Synth, env: str) -> None:
-    from stages.messaging_stage import TAG_KEYS
+    from stages.messaging_stack import TAG_KEYS
 
     tagged = 0
     for logical, res in synth.template(env).to_json()["Resources"].items():

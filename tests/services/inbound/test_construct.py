@@ -14,11 +14,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from pipeline.config import InboundSettings
 from services.inbound import providers
 from services.inbound.construct import Inbound
 from services.inbound.providers import discover
-from tests.conftest import Synth, cdk_json_context
+from services.inbound.settings import InboundSettings
+from tests.support.synth import Synth, cdk_json_context
 
 PROVIDERS = sorted(discover())
 

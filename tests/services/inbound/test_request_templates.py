@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.rehearsal.apigateway import render, resolve, send_message_request
-from pipeline.rehearsal.event_source import LambdaContext, drain
+from rehearsal.apigateway import render, resolve, send_message_request
+from rehearsal.event_source import LambdaContext, drain
 from services.inbound.providers import discover
 from services.inbound.templates import request_template
-from tests.conftest import Synth
 from tests.services.inbound.conftest import PROVIDERS, REGION, SECRETS, Stores
+from tests.support.synth import Synth
 
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 

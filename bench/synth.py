@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
     env_path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}"
     os.environ["PATH"] = f"{env_path}{os.pathsep}{os.environ['PATH']}"
-    floor_cmd = [*CDK, "--app", f"{sys.executable} scripts/bench/floor_app.py"]
+    floor_cmd = [*CDK, "--app", f"{sys.executable} bench/floor_app.py"]
     full, floor = [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.rehearsal.run import Outcome, rehearse
 from pipeline.verify.observe import Verdict
+from rehearsal.run import Outcome, rehearse
 from services.inbound.providers import discover
-from tests.conftest import Synth
+from tests.support.synth import Synth
 
 LOAD = 120  # a small load run: the batched, paced sender that `make rehearse` uses for 1,000
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.rehearsal.emulator import Emulator
+from rehearsal.emulator import Emulator
 
 # Emulator limitation: moto's CloudFormation handler for these types cannot read Tags.
 UNTAGGABLE_IN_EMULATOR = ("AWS::KMS::Key",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.rehearsal.run import Pacer
+from rehearsal.run import Pacer
 
 
 class Clock:

@@ -18,11 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rehearsal.emulator import running
+from rehearsal.run import Outcome, rehearse
 
-from pipeline.rehearsal.emulator import running  # noqa: E402
-from pipeline.rehearsal.run import Outcome, rehearse  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 TARGET_SECONDS = 60.0
 

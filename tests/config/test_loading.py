@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import ConfigError, load_config
-from tests.conftest import ROOT, cdk_json_context
+from config.deployment import ConfigError
+from config.loading import load_config
+from tests.support.synth import ROOT, cdk_json_context
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 IMPORT_RATIO_TARGET = 1.25
 CPU_TARGET_MS = 0.5

@@ -62,7 +62,7 @@ class Emulator:
 
 
 def _moto_server() -> list[str]:
-    """The command that serves moto: its own server, through pipeline/rehearsal/emulator_server."""
+    """The command that serves moto: its own server, through rehearsal/emulator_server."""
     if shutil.which("moto_server", path=str(Path(sys.executable).parent)) is None:
         raise RuntimeError("moto_server is not installed in this environment (moto[server])")
     return [sys.executable, str(Path(__file__).with_name("emulator_server.py"))]

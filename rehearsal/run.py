@@ -28,10 +28,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.rehearsal.apigateway import render, resolve, send_message_request
-from pipeline.rehearsal.deploy import DeployedStack, deploy_stage, stage_directory
-from pipeline.rehearsal.emulator import HOST, Emulator, running
-from pipeline.rehearsal.ledger import Ledger
 from pipeline.verify import plan as verify_plan
 from pipeline.verify.observe import Verdict
 from pipeline.verify.outputs import StageOutputs
@@ -39,10 +35,14 @@ from pipeline.verify.plan import Signer, Webhook
 from pipeline.verify.suites import Settings
 from pipeline.verify.suites import run as run_suite
 from pipeline.verify.transport import Sent
+from rehearsal.apigateway import render, resolve, send_message_request
+from rehearsal.deploy import DeployedStack, deploy_stage, stage_directory
+from rehearsal.emulator import HOST, Emulator, running
+from rehearsal.ledger import Ledger
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 OVERSIZE_BYTES = 1024 * 1024 + 4096  # over SQS's 1 MiB maximum message size
 # Accepted-but-not-yet-published messages a load run allows: one full batch per processor.
 LOAD_WINDOW = 40
@@ -227,7 +227,7 @@ def prepare(target: Target, media: MediaServer) -> None:
     """Provider secrets (created out of band in real accounts too), the event capture rule, and
     the emulator's own SQS event-source mappings switched off: on every SendMessage they receive
     a batch (raising receive counts) and fail to run the function without Docker. The rehearsal
-    plays the mapping itself (pipeline.rehearsal.event_source)."""
+    plays the mapping itself (rehearsal.event_source)."""
     lambda_ = target.emulator.client("lambda")
     for mapping in lambda_.list_event_source_mappings().get("EventSourceMappings", []):
         lambda_.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
@@ -542,7 +542,7 @@ def process(
             **_environment_of(target, provider.function_name),
             **target.emulator.environment(),
             "ALLOW_LOOPBACK_MEDIA": "true",
-            "PYTHONPATH": str(ROOT),  # for pipeline.rehearsal.worker itself
+            "PYTHONPATH": str(ROOT),  # for rehearsal.worker itself
             "POWERTOOLS_METRICS_DISABLED": "true",  # metrics go to CloudWatch in the cloud
         }
         sqs = target.emulator.client("sqs")
@@ -558,7 +558,7 @@ def process(
         }
         asset = _asset_of(target, provider.function_name)
         done = subprocess.run(  # noqa: S603 - our own module, fixed argv
-            [sys.executable, "-m", "pipeline.rehearsal.worker", json.dumps(spec)],
+            [sys.executable, "-m", "rehearsal.worker", json.dumps(spec)],
             cwd=asset,  # `-m` puts the working directory first on sys.path: the asset wins
             env=env,
             capture_output=True,

@@ -1,4 +1,4 @@
-"""`python -m pipeline.rehearsal`: rehearse the dev Stage on a local emulator, print the tables."""
+"""`python -m rehearsal`: rehearse the dev Stage on a local emulator, print the tables."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.rehearsal.run import Outcome, rehearse
+from rehearsal.run import Outcome, rehearse
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.rehearsal", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__)
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
     parser.add_argument("--stage", default="Dev", help="Stage id in cdk.out (default: Dev)")
     parser.add_argument("--load", type=int, default=1000, help="messages in the load run (0: none)")

@@ -51,7 +51,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         service, operation = fault["operation"].split(".")
         session.events.register(f"before-call.{service}.{operation}", _Fault(fault))
 
-    from pipeline.rehearsal.event_source import LambdaContext, drain
+    from rehearsal.event_source import LambdaContext, drain
     from services.inbound.runtime import processor
 
     result = drain(

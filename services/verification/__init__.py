@@ -1,0 +1,1 @@
+"""The read-only role post-deploy tests assume in each Stage."""
