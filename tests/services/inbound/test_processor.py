@@ -14,7 +14,15 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from services.events.models import MessageReceived, MessageRejected, message_id_for
 from services.inbound.providers import discover
 from services.inbound.runtime import processor as runtime
-from tests.services.inbound.conftest import PROVIDERS, REGION, FakeHttp, Stores, signed, sqs_record
+from tests.services.inbound.conftest import (
+    MEDIA,
+    PROVIDERS,
+    REGION,
+    FakeHttp,
+    Stores,
+    signed,
+    sqs_record,
+)
 
 CONTEXT = None
 
@@ -118,7 +126,7 @@ def test_replayed_stale_timestamp_is_rejected(stores: Stores, provider: str) -> 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_attachments_are_stored_under_the_message_prefix(stores: Stores, provider: str) -> None:
-    headers, body = signed(provider, "pm-media", media_urls=("https://media.example.test/m1",))
+    headers, body = signed(provider, "pm-media", media_urls=(MEDIA[provider],))
     record = sqs_record(discover()[provider], headers, body)
     assert stores.processor(provider).handle(batch(record), CONTEXT) == {"batchItemFailures": []}
     (event,) = of_type(stores.events(), "MessageReceived")
@@ -137,7 +145,7 @@ def test_attachments_are_stored_under_the_message_prefix(stores: Stores, provide
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_failed_media_download_is_retried_then_succeeds(stores: Stores, provider: str) -> None:
-    headers, body = signed(provider, "pm-retry", media_urls=("https://media.example.test/m1",))
+    headers, body = signed(provider, "pm-retry", media_urls=(MEDIA[provider],))
     record = sqs_record(discover()[provider], headers, body)
     failing = stores.processor(provider, http=FakeHttp(fail=True))
     assert failing.handle(batch(record, _valid_other(provider)), CONTEXT) == {
