@@ -2,7 +2,9 @@
 Secrets Manager AWSPREVIOUS version accepted for a grace period after AWSCURRENT was created.
 
 Rotation is Secrets Manager's own staging (put-secret-value moves AWSCURRENT to AWSPREVIOUS):
-the secret stays one flat JSON object, and nothing in it says which key is "old".
+the secret stays one flat JSON object, and nothing in it says which key is "old". Powertools'
+get_secret(max_age, force_fetch) covers the cache but not the version's CreatedDate, which
+bounds how long AWSPREVIOUS stays acceptable.
 """
 
 from __future__ import annotations
