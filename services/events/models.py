@@ -38,12 +38,24 @@ class _Model(BaseModel):
 
 
 class AttachmentRef(_Model):
-    """A media object stored in the media bucket under media/{provider}/{message_id}/{n}."""
+    """A media object stored in the media bucket under media/{provider}/{message_id}/{n}.
+
+    `content_type` is what the media host returned; `declared_content_type` what the webhook said.
+    """
 
     key: str
     content_type: str
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    declared_content_type: str | None = None
+
+
+class UnavailableAttachment(_Model):
+    """An attachment the message referenced but that could not be stored, and why."""
+
+    index: int = Field(ge=0)
+    declared_content_type: str | None = None
+    reason: str = Field(max_length=200)
 
 
 class CanonicalMessage(_Model):
@@ -61,6 +73,7 @@ class CanonicalMessage(_Model):
     language: str | None = None
     received_at: datetime
     attachments: tuple[AttachmentRef, ...] = ()
+    unavailable_attachments: tuple[UnavailableAttachment, ...] = ()
 
 
 class MessageRecordRef(_Model):
@@ -95,6 +108,7 @@ class MessageReceived(Event):
     language: str | None = None
     record: MessageRecordRef
     attachments: tuple[AttachmentRef, ...] = ()
+    unavailable_attachments: tuple[UnavailableAttachment, ...] = ()
 
 
 class MessageRejected(Event):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 Handshake = Literal["meta-verify-get", "slack-url-verification"]
 RejectReason = Literal[
@@ -21,6 +23,8 @@ RejectReason = Literal[
 ]
 Channel = Literal["sms", "mms", "whatsapp", "slack", "generic"]
 REPLAY_WINDOW_SECONDS = 300
+# Deepest JSON a webhook may nest: the providers' documented payloads stay under 10 levels.
+MAX_JSON_DEPTH = 64
 
 
 class Rejected(Exception):
@@ -34,6 +38,11 @@ class Rejected(Exception):
 
 class Transient(Exception):
     """A temporary failure (throttling, timeout): the record is retried by SQS, then DLQ'd."""
+
+
+class MediaUnavailable(Exception):
+    """One attachment cannot be had, and retrying will not change that (refused host, 404, too
+    large): the message is kept and the attachment recorded as unavailable."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,34 @@ class InboundRequest:
 
 @dataclass(frozen=True)
 class MediaRef:
-    """Where a provider keeps an attachment (URL or provider media id) and its declared type."""
+    """Where a provider keeps an attachment (URL or provider media id) and its declared type;
+    `unavailable` says why the webhook itself gives no way to fetch it (nothing is fetched)."""
 
     locator: str
     content_type: str = "application/octet-stream"
+    unavailable: str | None = None
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    host, pattern = host.lower().rstrip("."), pattern.lower()
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    """Hosts a provider's media may be fetched from (every hop, redirects included) and the
+    subset that may receive its credentials. Patterns are exact names or "*.suffix"."""
+
+    hosts: tuple[str, ...] = ()
+    credential_hosts: tuple[str, ...] = ()
+
+    def allows(self, host: str) -> bool:
+        return any(_host_matches(host, p) for p in (*self.hosts, *self.credential_hosts))
+
+    def sends_credentials(self, host: str) -> bool:
+        return any(_host_matches(host, p) for p in self.credential_hosts)
 
 
 @dataclass(frozen=True)
@@ -77,8 +110,17 @@ class HttpGet(ABC):
     """Minimal HTTP client the providers fetch media with (swapped for a fake in tests)."""
 
     @abstractmethod
-    def get(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
-        """Return (body, content type); raise Transient on timeouts and 5xx/429."""
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        policy: MediaPolicy | None = None,
+        deadline: float | None = None,
+    ) -> tuple[bytes, str]:
+        """Return (body, content type the host returned). Every hop must be allowed by `policy`
+        (none allowed without one); `deadline` is a time.monotonic() instant. Raise Transient on
+        timeouts and 5xx/429, MediaUnavailable when retrying cannot help."""
 
 
 class Provider(ABC):
@@ -102,11 +144,19 @@ class Provider(ABC):
     def parse(self, request: InboundRequest) -> list[ParsedMessage]:
         """Messages in the webhook (possibly none, e.g. status callbacks); Rejected if malformed."""
 
+    def media_policy(self, secret: Mapping[str, str]) -> MediaPolicy:
+        """Where this provider's media may come from and where its credentials may go."""
+        return MediaPolicy()
+
     @abstractmethod
     def fetch_media(
-        self, media: MediaRef, secret: Mapping[str, str], http: HttpGet
+        self,
+        media: MediaRef,
+        secret: Mapping[str, str],
+        http: HttpGet,
+        deadline: float | None = None,
     ) -> tuple[bytes, str]:
-        """Download one attachment with the provider's authentication."""
+        """Download one attachment with the provider's authentication, within `deadline`."""
 
     @abstractmethod
     def sign(
@@ -144,9 +194,10 @@ def constant_time_equal(a: str, b: str) -> bool:
 
 
 def check_fresh(timestamp: str, now: datetime, window: int = REPLAY_WINDOW_SECONDS) -> None:
+    """`now` is when API Gateway received the request, so a queue backlog stays fresh."""
     try:
         sent = int(float(timestamp))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Rejected("stale_timestamp", f"timestamp {timestamp[:40]!r} is not a number") from None
     if abs(now.timestamp() - sent) > window:
         raise Rejected("stale_timestamp", f"timestamp {sent} is outside the {window}s window")
@@ -154,3 +205,48 @@ def check_fresh(timestamp: str, now: datetime, window: int = REPLAY_WINDOW_SECON
 
 def from_epoch(value: str | int | float) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def load_json(body: bytes, what: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no overflowing floats, nesting at most MAX_JSON_DEPTH;
+    anything else is Rejected("malformed"), never an exception that would be retried."""
+    try:
+        value = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise Rejected("malformed", f"{what}: nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Rejected("malformed", f"{what}: {type(err).__name__}") from None
+    if not _depth_within(value, MAX_JSON_DEPTH):
+        raise Rejected("malformed", f"{what}: nested deeper than {MAX_JSON_DEPTH}")
+    if _has_non_finite(value):
+        raise Rejected("malformed", f"{what}: non-finite number")
+    return value
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True  # 1e999 parses to inf without passing through parse_constant
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -1,8 +1,9 @@
 """Generic JSON webhook for in-house systems, signed with HMAC-SHA256 over timestamp and body.
 
 Headers: X-Signature: "sha256=" + hex HMAC-SHA256(key, "{timestamp}.{raw body}") and
-X-Timestamp (Unix seconds, five-minute window). Attachments are plain HTTPS URLs fetched with
-the same key as a bearer token.
+X-Timestamp (Unix seconds, five-minute window, as received). Attachments are plain HTTPS URLs
+fetched with the same key as a bearer token, only from the hosts the secret's `media_hosts`
+(comma-separated names or "*.suffix" patterns) lists.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 from services.inbound.providers.base import (
     HttpGet,
     InboundRequest,
+    MediaPolicy,
     MediaRef,
     ParsedMessage,
     Provider,
@@ -22,6 +24,7 @@ from services.inbound.providers.base import (
     check_fresh,
     constant_time_equal,
     hmac_hex,
+    load_json,
 )
 
 
@@ -44,8 +47,8 @@ class GenericHmac(Provider):
         check_fresh(timestamp, now)
 
     def parse(self, request: InboundRequest) -> list[ParsedMessage]:
+        payload = load_json(request.body, "not a generic webhook")
         try:
-            payload = json.loads(request.body)
             attachments = payload.get("attachments", [])
             if not isinstance(attachments, list):
                 raise TypeError("attachments")
@@ -67,11 +70,22 @@ class GenericHmac(Provider):
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise Rejected("malformed", f"not a generic webhook: {type(err).__name__}") from None
 
+    def media_policy(self, secret: Mapping[str, str]) -> MediaPolicy:
+        hosts = tuple(h.strip() for h in secret.get("media_hosts", "").split(",") if h.strip())
+        return MediaPolicy(hosts=hosts, credential_hosts=hosts)
+
     def fetch_media(
-        self, media: MediaRef, secret: Mapping[str, str], http: HttpGet
+        self,
+        media: MediaRef,
+        secret: Mapping[str, str],
+        http: HttpGet,
+        deadline: float | None = None,
     ) -> tuple[bytes, str]:
         return http.get(
-            media.locator, {"Authorization": "Bearer " + self.secret_value(secret, "signing_key")}
+            media.locator,
+            {"Authorization": "Bearer " + self.secret_value(secret, "signing_key")},
+            policy=self.media_policy(secret),
+            deadline=deadline,
         )
 
     def sample_request(

@@ -1,8 +1,10 @@
 """Slack Events API: JSON event callbacks signed with X-Slack-Signature (v0) over the timestamp.
 
 Signature: "v0=" + hex HMAC-SHA256(signing secret, "v0:{timestamp}:{raw body}"), timestamp in
-X-Slack-Request-Timestamp and at most five minutes old. The idempotency key is the event id, so
-Slack's retries (X-Slack-Retry-Num) yield one event. Files are fetched with the bot token.
+X-Slack-Request-Timestamp and at most five minutes old (as received). The idempotency key is the
+event id, so Slack's retries (X-Slack-Retry-Num) yield one event. Files are fetched with the bot
+token, sent only to Slack's file host; a file without url_private (shared from another workspace)
+is recorded as unavailable.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from services.inbound.providers.base import (
     Handshake,
     HttpGet,
     InboundRequest,
+    MediaPolicy,
     MediaRef,
     ParsedMessage,
     Provider,
@@ -24,7 +27,13 @@ from services.inbound.providers.base import (
     constant_time_equal,
     from_epoch,
     hmac_hex,
+    load_json,
 )
+
+# url_private lives on files.slack.com (https://files.slack.com/files-pri/T…-F…/name) and needs
+# the bot token; Slack Connect files arrive without it (file_access "check_file_info"), see
+# https://docs.slack.dev/reference/events/message/file_share ("Slack Connect files").
+FILE_HOSTS = ("files.slack.com",)
 
 
 class Slack(Provider):
@@ -51,8 +60,8 @@ class Slack(Provider):
         check_fresh(timestamp, now)
 
     def parse(self, request: InboundRequest) -> list[ParsedMessage]:
+        payload = load_json(request.body, "not an Events API payload")
         try:
-            payload = json.loads(request.body)
             kind = payload.get("type")
             if kind == "url_verification":
                 return []
@@ -69,10 +78,7 @@ class Slack(Provider):
                 )
             ):
                 return []
-            media = tuple(
-                MediaRef(str(f["url_private"]), str(f.get("mimetype", "")))
-                for f in event.get("files", [])
-            )
+            media = tuple(_media_ref(f) for f in event.get("files", []))
             return [
                 ParsedMessage(
                     provider_message_id=str(payload["event_id"]),
@@ -91,11 +97,21 @@ class Slack(Provider):
                 "malformed", f"not an Events API payload: {type(err).__name__}"
             ) from None
 
+    def media_policy(self, secret: Mapping[str, str]) -> MediaPolicy:
+        return MediaPolicy(hosts=FILE_HOSTS, credential_hosts=FILE_HOSTS)
+
     def fetch_media(
-        self, media: MediaRef, secret: Mapping[str, str], http: HttpGet
+        self,
+        media: MediaRef,
+        secret: Mapping[str, str],
+        http: HttpGet,
+        deadline: float | None = None,
     ) -> tuple[bytes, str]:
         return http.get(
-            media.locator, {"Authorization": "Bearer " + self.secret_value(secret, "bot_token")}
+            media.locator,
+            {"Authorization": "Bearer " + self.secret_value(secret, "bot_token")},
+            policy=self.media_policy(secret),
+            deadline=deadline,
         )
 
     def sample_request(
@@ -149,6 +165,17 @@ class Slack(Provider):
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": "v0=" + hmac_hex(secret["signing_secret"], base),
         }
+
+
+def _media_ref(file: Any) -> MediaRef:
+    """A file of a message; one Slack will not hand over (no url_private, e.g. shared from
+    another workspace with file_access "check_file_info") is kept as unavailable."""
+    mimetype = str(file.get("mimetype") or "")
+    url = file.get("url_private")
+    if not isinstance(url, str) or not url:
+        why = str(file.get("file_access") or "no url_private")[:60]
+        return MediaRef(f"slack-file:{str(file.get('id', ''))[:40]}", mimetype, unavailable=why)
+    return MediaRef(url, mimetype)
 
 
 PROVIDER = Slack()

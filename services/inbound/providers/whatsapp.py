@@ -1,8 +1,9 @@
 """WhatsApp Cloud API (Meta): JSON webhooks signed with X-Hub-Signature-256.
 
 Signature: "sha256=" + hex HMAC-SHA256(app secret, raw body). Media arrive as ids: the Graph API
-returns a short-lived URL for the id, both fetched with the access token. Status callbacks carry
-no messages and yield none.
+returns a short-lived lookaside.fbsbx.com URL for the id, both fetched with the access token.
+Status callbacks carry no messages and yield none. A user who hides their phone number is known
+by their business-scoped user ID (BSUID); interactive replies keep the chosen title as text.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from services.inbound.providers.base import (
     Handshake,
     HttpGet,
     InboundRequest,
+    MediaPolicy,
     MediaRef,
     ParsedMessage,
     Provider,
@@ -24,9 +27,13 @@ from services.inbound.providers.base import (
     constant_time_equal,
     from_epoch,
     hmac_hex,
+    load_json,
 )
 
 GRAPH_API = "https://graph.facebook.com/v21.0"
+# GET /<MEDIA_ID> answers {"url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/…"},
+# which is downloaded with the same bearer token.
+MEDIA_HOSTS = ("graph.facebook.com", "lookaside.fbsbx.com")
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 
 
@@ -38,7 +45,29 @@ def _text_of(message: Mapping[str, Any]) -> str | None:
     if kind in MEDIA_TYPES:
         caption = message.get(kind, {}).get("caption")
         return str(caption) if caption else None
+    if kind == "button":  # quick-reply button of a template: {"payload", "text"}
+        button = message.get("button", {})
+        chosen = button.get("text") or button.get("payload")
+        return str(chosen) if chosen else None
+    if kind == "interactive":  # {"type": "button_reply"|"list_reply", <type>: {"id", "title"}}
+        interactive = message.get("interactive", {})
+        reply = interactive.get(str(interactive.get("type")), {})
+        chosen = reply.get("title") or reply.get("id") if isinstance(reply, dict) else None
+        return str(chosen) if chosen else None
     return None
+
+
+def _sender(message: Mapping[str, Any], contacts: list[Any]) -> str:
+    """The user's phone number (`from`), else their BSUID (`from_user_id`, or the `user_id` of
+    the webhook's only contact): users with a username may have no phone number in the payload."""
+    for key in ("from", "from_user_id"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    ids = {str(c["user_id"]) for c in contacts if isinstance(c, dict) and c.get("user_id")}
+    if len(ids) == 1:
+        return ids.pop()
+    raise KeyError("from")
 
 
 class WhatsApp(Provider):
@@ -58,8 +87,8 @@ class WhatsApp(Provider):
             raise Rejected("invalid_signature", "X-Hub-Signature-256 does not match")
 
     def parse(self, request: InboundRequest) -> list[ParsedMessage]:
+        payload = load_json(request.body, "not a Cloud API webhook")
         try:
-            payload = json.loads(request.body)
             if payload.get("object") != "whatsapp_business_account":
                 raise Rejected("unsupported", f"object {str(payload.get('object'))[:40]!r}")
             out = []
@@ -67,6 +96,7 @@ class WhatsApp(Provider):
                 for change in entry.get("changes", []):
                     value = change["value"]
                     recipient = value.get("metadata", {}).get("display_phone_number", "")
+                    contacts = value.get("contacts") or []
                     for message in value.get("messages", []):
                         kind = message.get("type")
                         media: tuple[MediaRef, ...] = ()
@@ -77,7 +107,7 @@ class WhatsApp(Provider):
                             ParsedMessage(
                                 provider_message_id=str(message["id"]),
                                 channel="whatsapp",
-                                sender=str(message["from"]),
+                                sender=_sender(message, contacts),
                                 recipient=str(recipient),
                                 text=_text_of(message),
                                 sent_at=from_epoch(message["timestamp"]),
@@ -90,17 +120,29 @@ class WhatsApp(Provider):
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as err:
             raise Rejected("malformed", f"not a Cloud API webhook: {type(err).__name__}") from None
 
+    def media_policy(self, secret: Mapping[str, str]) -> MediaPolicy:
+        configured = urlsplit(secret.get("graph_api_url", GRAPH_API)).hostname or ""
+        hosts = tuple(
+            dict.fromkeys((*MEDIA_HOSTS, configured.lower()) if configured else MEDIA_HOSTS)
+        )
+        return MediaPolicy(hosts=hosts, credential_hosts=hosts)
+
     def fetch_media(
-        self, media: MediaRef, secret: Mapping[str, str], http: HttpGet
+        self,
+        media: MediaRef,
+        secret: Mapping[str, str],
+        http: HttpGet,
+        deadline: float | None = None,
     ) -> tuple[bytes, str]:
         auth = {"Authorization": "Bearer " + self.secret_value(secret, "access_token")}
         base = secret.get("graph_api_url", GRAPH_API).rstrip("/")
-        body, _ = http.get(f"{base}/{media.locator}", auth)
+        policy = self.media_policy(secret)
+        body, _ = http.get(f"{base}/{media.locator}", auth, policy=policy, deadline=deadline)
         try:
             url = json.loads(body)["url"]
         except (ValueError, KeyError, TypeError):
             raise Transient(f"Graph API returned no URL for media {media.locator}") from None
-        return http.get(str(url), auth)
+        return http.get(str(url), auth, policy=policy, deadline=deadline)
 
     def sample_request(
         self,

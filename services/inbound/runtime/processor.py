@@ -1,8 +1,10 @@
 """The per-provider processor: SQS batch in, canonical messages and events out.
 
-Every record ends in exactly one of three ways: processed (stored + MessageReceived), rejected
-(raw body kept in S3 + MessageRejected; not retried), or reported as a batch item failure so
-SQS retries it and, after maxReceiveCount, dead-letters it. Configuration comes from the
+Every record ends in exactly one of three ways: processed (stored + MessageReceived; or ignored
+when authentic but carrying no message, e.g. a delivery receipt), rejected (raw body kept in S3 +
+MessageRejected; not retried), or reported as a batch item failure so SQS retries it and, after
+maxReceiveCount, dead-letters it. Only Transient errors are retried: anything the input causes is
+a rejection. Configuration comes from the
 function's environment; AWS clients are created on first use. The pydantic models and
 Powertools are imported with the first record, keeping the init phase to boto3 and the standard
 library (scripts/bench_inbound.py measures both costs).
@@ -27,6 +29,8 @@ from services.inbound.providers import get as get_provider
 from services.inbound.providers.base import (
     HttpGet,
     InboundRequest,
+    MediaRef,
+    MediaUnavailable,
     ParsedMessage,
     Provider,
     Rejected,
@@ -40,10 +44,14 @@ if TYPE_CHECKING:
         MessageReceived,
         MessageRecordRef,
         MessageRejected,
+        UnavailableAttachment,
     )
 
-SECRET_CACHE_SECONDS = 300
 METRICS_NAMESPACE = "MessagingPlatform"
+# A webhook larger than EventBridge's 256 KB entry limit is refused: none of the providers sends
+# one, and its text would not fit the messages table item (400 KB) with room to spare.
+MAX_WEBHOOK_BYTES = 256 * 1024
+MAX_TEXT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,9 @@ class Settings:
     event_bus: str
     idempotency_ttl_seconds: int
     lock_seconds: int
+    rotation_grace_seconds: int = 24 * 3600
+    attachment_seconds: float = 15.0
+    media_margin_seconds: float = 10.0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -70,6 +81,9 @@ class Settings:
             event_bus=env["EVENT_BUS_NAME"],
             idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", str(7 * 86400))),
             lock_seconds=int(env.get("IDEMPOTENCY_LOCK_SECONDS", "900")),
+            rotation_grace_seconds=int(env.get("SECRET_ROTATION_GRACE_SECONDS", str(24 * 3600))),
+            attachment_seconds=float(env.get("MEDIA_ATTACHMENT_SECONDS", "15")),
+            media_margin_seconds=float(env.get("MEDIA_MARGIN_SECONDS", "10")),
         )
 
 
@@ -78,23 +92,11 @@ def client(service: str) -> Any:
     return boto3.client(service)
 
 
-_secret_cache: dict[str, tuple[float, dict[str, str]]] = {}
-
-
 def read_secret(name: str) -> dict[str, str]:
-    """The provider secret (a JSON object), cached for five minutes between invocations."""
-    cached = _secret_cache.get(name)
-    if cached and time.monotonic() - cached[0] < SECRET_CACHE_SECONDS:
-        return cached[1]
-    try:
-        value = client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-        parsed = json.loads(value)
-    except (ClientError, BotoCoreError) as err:
-        raise Transient(f"cannot read secret: {type(err).__name__}") from None
-    except ValueError:
-        raise Transient("provider secret is not a JSON object") from None
-    _secret_cache[name] = (time.monotonic(), parsed)
-    return dict(parsed)
+    """The provider secret's AWSCURRENT value (uncached; the processor keeps a SecretStore)."""
+    from services.inbound.runtime.secrets import SecretStore
+
+    return SecretStore(name, lambda: client("secretsmanager")).current()
 
 
 def _emit_metric(name: str, provider: str, value: int = 1) -> None:
@@ -126,7 +128,7 @@ def to_request(record: Mapping[str, Any], provider: str) -> InboundRequest:
             request_id=str(meta["request_id"]),
             received_at=received,
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as err:
         raise Rejected("malformed", f"queue message lacks request metadata: {err!r}") from None
 
 
@@ -134,14 +136,24 @@ class Processor:
     """Processes one provider's records against its stores; one instance per function."""
 
     def __init__(self, settings: Settings, provider: Provider, http: HttpGet) -> None:
+        from services.inbound.runtime.secrets import SecretStore
+
         self.settings = settings
         self.provider = provider
         self.http = http
+        self.secrets = SecretStore(
+            settings.secret_name,
+            lambda: client("secretsmanager"),
+            grace_seconds=settings.rotation_grace_seconds,
+        )
+        # time.monotonic() by which media downloads must end (set per invocation by handle()).
+        self.media_deadline: float | None = None
 
     # -- per record -----------------------------------------------------------------------
 
     def process(self, record: Mapping[str, Any]) -> str:
-        """Returns 'processed', 'duplicate' or 'rejected'; raises to have SQS retry."""
+        """Returns 'processed', 'duplicate', 'ignored' (authentic, but no message in it: status
+        callbacks, handshakes) or 'rejected'; raises Transient to have SQS retry."""
         request_id = str(record.get("messageId", "unknown"))
         body = str(record.get("body", "")).encode("utf-8", "replace")
         try:
@@ -150,18 +162,71 @@ class Processor:
             content_type = request.header("content-type").split(";")[0].strip().lower()
             if content_type not in self.provider.content_types:
                 raise Rejected("unsupported", f"content type {content_type!r}")
-            secret = read_secret(self.settings.secret_name)
-            self.provider.verify(request, secret, datetime.now(UTC))
-            parsed = self.provider.parse(request)
+            secret = self.verify(request)
+            if len(request.body) > MAX_WEBHOOK_BYTES:
+                raise Rejected("too_large", f"body of {len(request.body)} bytes")
+            parsed = self._parse(request)
+            if not parsed:
+                _emit_metric("WebhooksIgnored", self.provider.name)
+                return "ignored"
+            outcomes = [self.accept(request, message, secret) for message in parsed]
         except Rejected as rejection:
             self.reject(rejection, request_id, body)
             return "rejected"
-        outcomes = [self.accept(request, message, secret) for message in parsed]
-        return "duplicate" if outcomes and all(o == "duplicate" for o in outcomes) else "processed"
+        return "duplicate" if all(o == "duplicate" for o in outcomes) else "processed"
+
+    def verify(self, request: InboundRequest) -> Mapping[str, str]:
+        """Verify against the secret; on a mismatch, once more against the secret read afresh
+        and the previous version (rotation). Freshness is judged at API Gateway's receive time,
+        so a backlog or a DLQ redrive is not rejected as stale. Returns the current secret."""
+        secret = self.secrets.current()
+        try:
+            self._verify_with(request, secret)
+            return secret
+        except Rejected as mismatch:
+            if mismatch.reason != "invalid_signature":
+                raise
+            for candidate in self.secrets.alternatives(secret):
+                try:
+                    self._verify_with(request, candidate)
+                except Rejected as again:
+                    if again.reason != "invalid_signature":
+                        raise
+                    continue
+                _emit_metric("SignaturesVerifiedAfterRefresh", self.provider.name)
+                return self.secrets.current()
+            raise
+
+    def _verify_with(self, request: InboundRequest, secret: Mapping[str, str]) -> None:
+        try:
+            self.provider.verify(request, secret, request.received_at)
+        except (Rejected, Transient):
+            raise
+        except Exception as err:  # a provider bug on odd input must not loop into the DLQ
+            raise Rejected("malformed", f"verification failed: {type(err).__name__}") from None
+
+    def _parse(self, request: InboundRequest) -> list[ParsedMessage]:
+        try:
+            parsed = self.provider.parse(request)
+        except (Rejected, Transient):
+            raise
+        except Exception as err:  # RecursionError, odd types: the input is at fault, not AWS
+            raise Rejected("malformed", f"parsing failed: {type(err).__name__}") from None
+        for message in parsed:
+            if len((message.text or "").encode()) > MAX_TEXT_BYTES:
+                raise Rejected("too_large", f"text over {MAX_TEXT_BYTES} bytes")
+        return parsed
 
     def accept(
         self, request: InboundRequest, parsed: ParsedMessage, secret: Mapping[str, str]
     ) -> str:
+        """Claim, store media and message, publish, complete. A failure before publishing
+        releases the claim (SQS retries); once published, the record is never retried, so a
+        failure to complete the claim costs a log line, not a second event. Delivery stays
+        at-least-once only if the function dies between PutEvents and the completion: the
+        retry then publishes the same message_id again (consumers dedupe by message_id)."""
+        from pydantic import ValidationError
+
         from services.events.models import (
             CanonicalMessage,
             MessageReceived,
@@ -176,9 +241,7 @@ class Processor:
             _emit_metric("DuplicatesSuppressed", self.provider.name)
             return "duplicate"
         try:
-            attachments = tuple(
-                self._store_media(message_id, n, parsed, secret) for n in range(len(parsed.media))
-            )
+            attachments, unavailable = self._store_all_media(message_id, parsed, secret)
             received_at = parsed.sent_at or request.received_at
             message = CanonicalMessage(
                 message_id=message_id,
@@ -194,27 +257,33 @@ class Processor:
                 language=parsed.language,
                 received_at=received_at,
                 attachments=attachments,
+                unavailable_attachments=unavailable,
             )
             record = MessageRecordRef(
                 conversation_id=message.conversation_id,
                 sort_key=f"{received_at.isoformat()}#{message_id}",
             )
-            self._store_message(message, record, request.request_id)
-            self._publish(
-                MessageReceived(
-                    message_id=message_id,
-                    provider=self.provider.name,
-                    provider_message_id=parsed.provider_message_id,
-                    channel=parsed.channel,
-                    conversation_id=message.conversation_id,
-                    received_at=received_at,
-                    has_text=bool(parsed.text),
-                    text_length=len(parsed.text or ""),
-                    language=parsed.language,
-                    record=record,
-                    attachments=attachments,
-                )
+            event = MessageReceived(
+                message_id=message_id,
+                provider=self.provider.name,
+                provider_message_id=parsed.provider_message_id,
+                channel=parsed.channel,
+                conversation_id=message.conversation_id,
+                received_at=received_at,
+                has_text=bool(parsed.text),
+                text_length=len(parsed.text or ""),
+                language=parsed.language,
+                record=record,
+                attachments=attachments,
+                unavailable_attachments=unavailable,
             )
+            self._store_message(message, record, request.request_id)
+            self._publish(event)
+        except ValidationError as err:
+            self._release(key)
+            raise Rejected(
+                "malformed", f"not a canonical message: {err.error_count()} errors"
+            ) from None
         except BaseException:
             self._release(key)
             raise
@@ -251,6 +320,10 @@ class Processor:
 
     # -- stores ---------------------------------------------------------------------------
 
+    # Hand-written rather than Powertools Idempotency: its keys are "<prefix>#<md5 of payload>"
+    # (this table's items are "<provider>#<provider message id>", which the IAM LeadingKeys
+    # condition and operators rely on), and a completion failing after PutEvents must not
+    # fail the record; importing it would add ~17 ms to the first record (measured).
     def _claim(self, key: str) -> bool:
         """Take the idempotency record; False if the message was already completed."""
         now = int(time.time())
@@ -285,13 +358,19 @@ class Processor:
         raise Transient(f"{key} is being processed by another invocation")
 
     def _complete(self, key: str, message_id: str) -> None:
-        client("dynamodb").update_item(
-            TableName=self.settings.idempotency_table,
-            Key={"id": {"S": key}},
-            UpdateExpression="SET #s = :c, message_id = :m REMOVE locked_until",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":c": {"S": "COMPLETED"}, ":m": {"S": message_id}},
-        )
+        """Mark the claim done. The event is already out: failing here must not send the record
+        back to SQS (a retry would wait out the lock, then publish a second time)."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.settings.idempotency_table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET #s = :c, message_id = :m REMOVE locked_until",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":c": {"S": "COMPLETED"}, ":m": {"S": message_id}},
+            )
+        except (ClientError, BotoCoreError) as err:
+            _emit_metric("IdempotencyCompletionFailed", self.provider.name)
+            _log("ERROR", "published, but the claim was not completed", key=key, error=repr(err))
 
     def _release(self, key: str) -> None:
         # If this fails too, the lock expires on its own and the retry takes it over.
@@ -300,15 +379,40 @@ class Processor:
                 TableName=self.settings.idempotency_table, Key={"id": {"S": key}}
             )
 
+    def _store_all_media(
+        self, message_id: str, parsed: ParsedMessage, secret: Mapping[str, str]
+    ) -> tuple[tuple[AttachmentRef, ...], tuple[UnavailableAttachment, ...]]:
+        from services.events.models import UnavailableAttachment
+
+        stored: list[AttachmentRef] = []
+        unavailable: list[UnavailableAttachment] = []
+        for n, media in enumerate(parsed.media):
+            declared = media.content_type or None
+            if media.unavailable is not None:
+                reason = media.unavailable
+            else:
+                try:
+                    stored.append(self._store_media(message_id, n, media, secret))
+                    continue
+                except MediaUnavailable as err:
+                    reason = str(err)
+            _emit_metric("AttachmentsUnavailable", self.provider.name)
+            _log("WARNING", "attachment unavailable", message_id=message_id, n=n, reason=reason)
+            unavailable.append(
+                UnavailableAttachment(index=n, declared_content_type=declared, reason=reason[:200])
+            )
+        return tuple(stored), tuple(unavailable)
+
     def _store_media(
-        self, message_id: str, n: int, parsed: ParsedMessage, secret: Mapping[str, str]
+        self, message_id: str, n: int, media: MediaRef, secret: Mapping[str, str]
     ) -> AttachmentRef:
         import hashlib
 
         from services.events.models import AttachmentRef
 
-        body, content_type = self.provider.fetch_media(parsed.media[n], secret, self.http)
-        content_type = parsed.media[n].content_type or content_type
+        deadline = self._attachment_deadline()
+        body, returned_type = self.provider.fetch_media(media, secret, self.http, deadline)
+        content_type = returned_type or "application/octet-stream"
         digest = hashlib.sha256(body).hexdigest()
         key = f"media/{self.provider.name}/{message_id}/{n}"
         try:
@@ -321,7 +425,22 @@ class Processor:
             )
         except (ClientError, BotoCoreError) as err:
             raise Transient(f"media store: {type(err).__name__}") from None
-        return AttachmentRef(key=key, content_type=content_type, size=len(body), sha256=digest)
+        return AttachmentRef(
+            key=key,
+            content_type=content_type,
+            size=len(body),
+            sha256=digest,
+            declared_content_type=media.content_type or None,
+        )
+
+    def _attachment_deadline(self) -> float:
+        """One deadline per attachment, never past the invocation's media budget."""
+        own = time.monotonic() + self.settings.attachment_seconds
+        if self.media_deadline is None:
+            return own
+        if time.monotonic() >= self.media_deadline:
+            raise Transient("no time left in this invocation for media downloads")
+        return min(own, self.media_deadline)
 
     def _store_message(
         self, message: CanonicalMessage, record: MessageRecordRef, request_id: str
@@ -340,6 +459,10 @@ class Processor:
             "schema_version": {"S": message.schema_version},
             "attachments": {"S": json.dumps([a.model_dump() for a in message.attachments])},
         }
+        if message.unavailable_attachments:
+            item["unavailable_attachments"] = {
+                "S": json.dumps([a.model_dump() for a in message.unavailable_attachments])
+            }
         if message.text:
             item["text"] = {"S": message.text}
         if message.language:
@@ -367,6 +490,15 @@ class Processor:
             code = response["Entries"][0].get("ErrorCode", "unknown")
             raise Transient(f"PutEvents entry failed: {code}")
 
+    def _media_budget_end(self, context: Any) -> float | None:
+        """Media downloads end MEDIA_MARGIN_SECONDS before the function would time out, so a
+        slow host costs a retry of its record, never the whole batch."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return None
+        seconds = float(remaining()) / 1000 - self.settings.media_margin_seconds
+        return time.monotonic() + max(seconds, 0.0)
+
     # -- batch ----------------------------------------------------------------------------
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -381,6 +513,8 @@ class Processor:
             EventType,
             process_partial_response,
         )
+
+        self.media_deadline = self._media_budget_end(context)
 
         def record_handler(record: Any) -> str:
             try:
@@ -402,11 +536,11 @@ class Processor:
 
 @cache
 def _processor() -> Processor:
-    # urllib.request pulls in the email package: imported with the first record, not at init.
-    from services.inbound.runtime.media import UrllibGet
+    # http.client pulls in the email package: imported with the first record, not at init.
+    from services.inbound.runtime.media import MediaClient
 
     settings = Settings.from_environment()
-    return Processor(settings, get_provider(settings.provider), UrllibGet())
+    return Processor(settings, get_provider(settings.provider), MediaClient())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,13 +7,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from services.inbound.providers import discover
-from services.inbound.providers.base import HttpGet, Provider, Transient
+from services.inbound.providers.base import (
+    HttpGet,
+    MediaPolicy,
+    MediaUnavailable,
+    Provider,
+    Transient,
+)
 from services.inbound.runtime import processor as runtime
 
 REGION = "eu-west-1"
@@ -26,28 +33,46 @@ SECRETS: dict[str, dict[str, str]] = {
         "graph_api_url": "https://graph.example.test/v21.0",
     },
     "slack": {"signing_secret": "slack-signing-secret", "bot_token": "xoxb-test"},
-    "generic": {"signing_key": "generic-signing-key"},
+    "generic": {"signing_key": "generic-signing-key", "media_hosts": "media.example.test"},
 }
 PROVIDERS = sorted(discover())
+# Where each provider's webhooks point at an attachment (WhatsApp sends a media id).
+MEDIA: dict[str, str] = {
+    "twilio": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+    "whatsapp": "1037543291543636",
+    "slack": "https://files.slack.com/files-pri/T0123456789-F0123456789/m1.png",
+    "generic": "https://media.example.test/m1",
+}
 
 
 class FakeHttp(HttpGet):
-    """Serves media bytes by URL; Graph API media ids resolve to a URL, as Meta's API does."""
+    """Serves media bytes by URL, refusing hosts the provider's policy does not allow; Graph API
+    media ids resolve to a lookaside URL, as Meta's API does."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, content_type: str = "image/jpeg") -> None:
         self.fail = fail
+        self.content_type = content_type
         self.calls: list[tuple[str, dict[str, str]]] = []
 
-    def get(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        policy: MediaPolicy | None = None,
+        deadline: float | None = None,
+    ) -> tuple[bytes, str]:
+        host = urlsplit(url).hostname or ""
+        if policy is None or not policy.allows(host):
+            raise MediaUnavailable(f"media host {host!r} is not allowed")
         self.calls.append((url, dict(headers)))
         if self.fail:
             raise Transient("media host answered 503")
         if url.startswith("https://graph.example.test/v21.0/"):
             media_id = url.rsplit("/", 1)[1]
-            return json.dumps(
-                {"url": f"https://media.example.test/{media_id}"}
-            ).encode(), "application/json"
-        return f"bytes of {url}".encode(), "image/jpeg"
+            lookaside = f"https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid={media_id}"
+            return json.dumps({"url": lookaside}).encode(), "application/json"
+        return f"bytes of {url}".encode(), self.content_type
 
 
 @dataclass
@@ -96,7 +121,6 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         runtime.client.cache_clear()
-        runtime._secret_cache.clear()
         s = Stores()
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket=s.bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
@@ -148,13 +172,14 @@ def sqs_record(
     request_id: str = "req-1",
     message_id: str = "sqs-1",
     url: str | None = None,
+    received_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The SQS record the API request template produces for this webhook."""
     wanted = {h.lower() for h in provider.signature_headers}
     meta = {
         "url": url or URL.format(provider=provider.name),
         "request_id": request_id,
-        "received_at": int(datetime.now(UTC).timestamp() * 1000),
+        "received_at": int((received_at or datetime.now(UTC)).timestamp() * 1000),
         "content_type": headers.get("Content-Type", ""),
         "headers": {k.lower(): v for k, v in headers.items() if k.lower() in wanted},
     }

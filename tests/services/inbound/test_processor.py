@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,15 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from services.events.models import MessageReceived, MessageRejected, message_id_for
 from services.inbound.providers import discover
 from services.inbound.runtime import processor as runtime
-from tests.services.inbound.conftest import PROVIDERS, REGION, FakeHttp, Stores, signed, sqs_record
+from tests.services.inbound.conftest import (
+    MEDIA,
+    PROVIDERS,
+    REGION,
+    FakeHttp,
+    Stores,
+    signed,
+    sqs_record,
+)
 
 CONTEXT = None
 
@@ -118,7 +127,7 @@ def test_replayed_stale_timestamp_is_rejected(stores: Stores, provider: str) -> 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_attachments_are_stored_under_the_message_prefix(stores: Stores, provider: str) -> None:
-    headers, body = signed(provider, "pm-media", media_urls=("https://media.example.test/m1",))
+    headers, body = signed(provider, "pm-media", media_urls=(MEDIA[provider],))
     record = sqs_record(discover()[provider], headers, body)
     assert stores.processor(provider).handle(batch(record), CONTEXT) == {"batchItemFailures": []}
     (event,) = of_type(stores.events(), "MessageReceived")
@@ -137,7 +146,7 @@ def test_attachments_are_stored_under_the_message_prefix(stores: Stores, provide
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_failed_media_download_is_retried_then_succeeds(stores: Stores, provider: str) -> None:
-    headers, body = signed(provider, "pm-retry", media_urls=("https://media.example.test/m1",))
+    headers, body = signed(provider, "pm-retry", media_urls=(MEDIA[provider],))
     record = sqs_record(discover()[provider], headers, body)
     failing = stores.processor(provider, http=FakeHttp(fail=True))
     assert failing.handle(batch(record, _valid_other(provider)), CONTEXT) == {
@@ -191,3 +200,213 @@ def test_missing_secret_is_transient(stores: Stores) -> None:
     with pytest.raises(BatchProcessingError, match="All records failed"):
         stores.processor("generic").handle(batch(record, _valid_other("generic")), CONTEXT)
     assert stores.events() == []
+
+
+# -- issue #15 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["slack", "generic"])
+def test_backlog_is_judged_fresh_at_api_gateway_receive_time(stores: Stores, provider: str) -> None:
+    # Signed and received 20 minutes ago, processed now (a backlog or a DLQ redrive).
+    then = datetime.now(UTC) - timedelta(minutes=20)
+    headers, body = signed(provider, "pm-backlog", now=then)
+    record = sqs_record(discover()[provider], headers, body, received_at=then)
+    assert stores.processor(provider).handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    assert len(of_type(stores.events(), "MessageReceived")) == 1
+
+
+def _rotate(provider: str, **changes: str) -> dict[str, str]:
+    from tests.services.inbound.conftest import SECRETS
+
+    new = {**SECRETS[provider], **changes}
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=f"webhooks/{provider}", SecretString=json.dumps(new)
+    )
+    return new
+
+
+def _signed_with(provider: str, secret: dict[str, str], key: str) -> dict[str, Any]:
+    from tests.services.inbound.conftest import URL
+
+    headers, body = discover()[provider].sample_request(
+        secret=secret, url=URL.format(provider=provider), provider_message_id=key
+    )
+    return sqs_record(discover()[provider], headers, body, request_id=key, message_id=key)
+
+
+def test_rotated_secret_is_read_again_on_a_mismatch(stores: Stores) -> None:
+    proc = stores.processor("generic")
+    from tests.services.inbound.conftest import SECRETS
+
+    assert proc.handle(batch(_signed_with("generic", SECRETS["generic"], "a")), CONTEXT) == {
+        "batchItemFailures": []
+    }
+    new = _rotate("generic", signing_key="rotated-key")
+    # The cached (old) key does not verify: the store reads AWSCURRENT again, once.
+    assert proc.handle(batch(_signed_with("generic", new, "b")), CONTEXT) == {
+        "batchItemFailures": []
+    }
+    assert len(of_type(stores.events(), "MessageReceived")) == 2
+
+
+def test_previous_secret_is_accepted_during_the_rotation_window(stores: Stores) -> None:
+    from tests.services.inbound.conftest import SECRETS
+
+    old = dict(SECRETS["generic"])
+    _rotate("generic", signing_key="rotated-key")
+    # In flight when the key changed: signed with the old key, processed after the rotation.
+    assert stores.processor("generic").handle(
+        batch(_signed_with("generic", old, "in-flight")), CONTEXT
+    ) == {"batchItemFailures": []}
+    assert len(of_type(stores.events(), "MessageReceived")) == 1
+    # Past the grace period the old key is refused.
+    late = stores.processor("generic")
+    late.secrets.grace_seconds = 0
+    late.handle(batch(_signed_with("generic", old, "too-late")), CONTEXT)
+    (rejected,) = of_type(stores.events(), "MessageRejected")
+    assert rejected["reason"] == "invalid_signature"
+
+
+def test_signed_but_oversized_body_is_a_recorded_rejection(stores: Stores) -> None:
+    headers, body = signed("generic", "pm-big", text="x" * (300 * 1024))
+    record = sqs_record(discover()["generic"], headers, body)
+    assert stores.processor("generic").handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    (rejected,) = of_type(stores.events(), "MessageRejected")
+    assert rejected["reason"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 50_000 + b"]" * 50_000, b'{"id":"x","from":"a","to":"b","text":NaN}'],
+)
+def test_signed_pathological_json_is_a_recorded_rejection(stores: Stores, body: bytes) -> None:
+    headers, _ = signed("generic", "unused")
+    record = sqs_record(discover()["generic"], _resign("generic", body, headers), body)
+    assert stores.processor("generic").handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    (rejected,) = of_type(stores.events(), "MessageRejected")
+    assert rejected["reason"] == "malformed"
+
+
+def test_twilio_status_callback_is_ignored_not_a_message(stores: Stores) -> None:
+    from urllib.parse import urlencode
+
+    body = urlencode(
+        {
+            "MessageSid": "SM" + "2" * 32,
+            "MessageStatus": "delivered",
+            "SmsStatus": "delivered",
+            "From": "+15017122661",
+            "To": "+15558675310",
+            "AccountSid": "AC" + "1" * 32,
+        }
+    ).encode()
+    headers = _resign("twilio", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    record = sqs_record(discover()["twilio"], headers, body)
+    assert stores.processor("twilio").process(record) == "ignored"
+    assert stores.events() == []
+
+
+def test_failed_completion_after_publishing_is_not_retried(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def throttled(**kw: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
+
+    monkeypatch.setattr(runtime.client("dynamodb"), "update_item", throttled)
+    headers, body = signed("generic", "pm-complete")
+    record = sqs_record(discover()["generic"], headers, body)
+    # The event is out: the record must not go back to SQS (and on to a second event or the DLQ).
+    assert stores.processor("generic").handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    assert len(of_type(stores.events(), "MessageReceived")) == 1
+
+
+def test_crash_between_publish_and_completion_republishes_the_same_message_id(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers, body = signed("generic", "pm-crash")
+    record = sqs_record(discover()["generic"], headers, body)
+    crashing = stores.processor("generic")
+
+    def crash(key: str, message_id: str) -> None:
+        raise RuntimeError("function timed out")
+
+    monkeypatch.setattr(crashing, "_complete", crash)
+    with pytest.raises(BatchProcessingError):
+        crashing.handle(batch(record), CONTEXT)
+    # SQS redelivers once the claim's lock has expired: at-least-once, with one message_id.
+    retry = stores.processor("generic")
+    retry.settings = dataclasses.replace(retry.settings, lock_seconds=-1)
+    monkeypatch.setattr(runtime.time, "time", lambda: 10**10)
+    assert retry.handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    first, second = of_type(stores.events(), "MessageReceived")
+    assert first["message_id"] == second["message_id"] == message_id_for("generic", "pm-crash")
+    assert first["record"] == second["record"]  # the same row, written twice, not two rows
+    rows = boto3.client("dynamodb", region_name=REGION).scan(TableName=stores.messages)["Items"]
+    assert len(rows) == 1
+
+
+def test_unavailable_attachments_are_recorded_and_the_message_kept(stores: Stores) -> None:
+    headers, body = signed(
+        "twilio",
+        "pm-evil-media",
+        media_urls=(MEDIA["twilio"], "https://169.254.169.254/latest/meta-data/"),
+    )
+    record = sqs_record(discover()["twilio"], headers, body)
+    assert stores.processor("twilio").handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    (event,) = of_type(stores.events(), "MessageReceived")
+    assert [a["key"].rsplit("/", 1)[1] for a in event["attachments"]] == ["0"]
+    (gone,) = event["unavailable_attachments"]
+    assert gone["index"] == 1
+    assert "not allowed" in gone["reason"]
+    assert [url for url, _ in stores.http.calls] == [MEDIA["twilio"]]
+
+
+def test_slack_connect_file_is_recorded_as_unavailable(stores: Stores) -> None:
+    headers, body = signed("slack", "pm-connect", media_urls=(MEDIA["slack"],))
+    payload = json.loads(body)
+    payload["event"]["files"].insert(
+        0, {"id": "F123ABC456", "mode": "file_access", "file_access": "check_file_info"}
+    )
+    body = json.dumps(payload).encode()
+    record = sqs_record(discover()["slack"], _resign("slack", body, headers), body)
+    assert stores.processor("slack").handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    (event,) = of_type(stores.events(), "MessageReceived")
+    assert len(event["attachments"]) == 1
+    assert event["unavailable_attachments"][0]["reason"] == "check_file_info"
+
+
+def test_stored_content_type_is_what_the_host_returned(stores: Stores) -> None:
+    headers, body = signed("twilio", "pm-type", media_urls=(MEDIA["twilio"],))
+    record = sqs_record(discover()["twilio"], headers, body)
+    proc = stores.processor("twilio", http=FakeHttp(content_type="text/html"))
+    assert proc.handle(batch(record), CONTEXT) == {"batchItemFailures": []}
+    (event,) = of_type(stores.events(), "MessageReceived")
+    (attachment,) = event["attachments"]
+    assert attachment["content_type"] == "text/html"
+    assert attachment["declared_content_type"] == "image/jpeg"
+    stored = boto3.client("s3", region_name=REGION).head_object(
+        Bucket=stores.bucket, Key=attachment["key"]
+    )
+    assert stored["ContentType"] == "text/html"
+
+
+class _Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_media_budget_stays_below_the_function_timeout(stores: Stores) -> None:
+    headers, body = signed("generic", "pm-late", media_urls=(MEDIA["generic"],))
+    late = sqs_record(discover()["generic"], headers, body)
+    # 5 s left, 10 s margin: no download starts; that record is retried, the other goes through.
+    result = stores.processor("generic").handle(
+        batch(late, _valid_other("generic")), _Context(5000)
+    )
+    assert result == {"batchItemFailures": [{"itemIdentifier": "sqs-1"}]}
+    assert stores.http.calls == []
+    assert len(of_type(stores.events(), "MessageReceived")) == 1
