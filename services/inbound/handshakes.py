@@ -18,6 +18,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from services.common.workflows import express_workflow
+
 
 def _express(
     scope: Construct,
@@ -27,21 +29,15 @@ def _express(
     retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
 ) -> sfn.StateMachine:
-    log_group = logs.LogGroup(
-        scope, "Logs", encryption_key=key, retention=retention, removal_policy=removal_policy
-    )
-    return sfn.StateMachine(
+    # Execution data is left out of the logs: it holds webhook bodies and the verify token.
+    return express_workflow(
         scope,
-        "Workflow",
-        state_machine_type=sfn.StateMachineType.EXPRESS,
-        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        definition=definition,
+        key=key,
+        retention=retention,
+        removal_policy=removal_policy,
+        include_execution_data=False,
         timeout=Duration.seconds(20),
-        tracing_enabled=True,
-        # Execution data is left out of the logs: it holds webhook bodies and the verify token.
-        logs=sfn.LogOptions(
-            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-        ),
-        encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(key),
     )
 
 

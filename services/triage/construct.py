@@ -150,8 +150,11 @@ class Triage(Construct):
                 iam.PolicyStatement(
                     actions=["dynamodb:GetItem"], resources=[messages_table.table_arn]
                 ),
+                # Reads the CMK-encrypted messages table; PutEvents on the CMK-encrypted bus
+                # needs a data key.
                 iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:DescribeKey"], resources=[key.key_arn]
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
                 ),
                 iam.PolicyStatement(
                     # Comprehend's real-time detection APIs accept no resource but "*".
