@@ -45,7 +45,14 @@ class MessagingStack(cdk.Stack):
             termination_protection=environment.retain_data,
         )
         settings = environment.settings
-        removal = cdk.RemovalPolicy.RETAIN if environment.retain_data else cdk.RemovalPolicy.DESTROY
+        # RetainExceptOnCreate: a failed first create rolls its new resources back instead of
+        # leaving retained (and, for the bus and vault, required-name) resources that block
+        # the retry; once created, data survives deletion and replacement.
+        removal = (
+            cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if environment.retain_data
+            else cdk.RemovalPolicy.DESTROY
+        )
         retention = log_retention(settings.events.log_retention_days)
         self.core = MessagingCore(self, "Core", removal_policy=removal)
         key = self.core.key

@@ -28,8 +28,13 @@ class TableBackup(Construct):
         retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Recovery points outlive the stack; a failed first create removes its new vault
+        # (the vault's name is required, so a leftover one would block the retry).
         self.vault = backup.BackupVault(
-            self, "Vault", encryption_key=key, removal_policy=RemovalPolicy.RETAIN
+            self,
+            "Vault",
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.plan = backup.BackupPlan(
             self,

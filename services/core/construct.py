@@ -61,3 +61,15 @@ class MessagingCore(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
+        # CloudWatch alarms publish to the CMK-encrypted alarm topic: without this statement
+        # SNS cannot decrypt for them and notifications are dropped without an error
+        # (SNS developer guide, "Configure AWS KMS permissions for AWS services").
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )

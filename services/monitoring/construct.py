@@ -6,7 +6,9 @@ every threshold comes from the environment's MonitoringSettings (prod stricter t
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import Any
+
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -20,6 +22,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_monitoring_constructs import (
     AlarmFactoryDefaults,
     CustomMetricGroup,
+    DefaultDashboardFactory,
     ErrorCountThreshold,
     ErrorRateThreshold,
     LambdaFunctionMonitoring,
@@ -57,9 +60,20 @@ class Monitoring(Construct):
         )
         for email in settings.alarm_emails:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(email))
+        # Dashboard names are global to the account (all regions): name it after the
+        # environment and the region, not a fixed "Dashboard".
+        region = Stack.of(self).region
         self.facade = MonitoringFacade(
             self,
             "Dashboard",
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=f"messaging-{environment_name}-{region}",
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
             alarm_factory_defaults=AlarmFactoryDefaults(
                 actions_enabled=True,
                 alarm_name_prefix=f"messaging-{environment_name}",
@@ -108,16 +122,23 @@ class Monitoring(Construct):
         are read from it alone: the facade's list of every alarm costs a jsii round trip each.
         """
         s = self.settings
+        # These alarms gate a canary or linear traffic shift: one breaching datapoint of the
+        # configured period must be enough, so they can go off inside the shift's interval.
+        window: dict[str, Any] = {
+            "period": Duration.seconds(s.rollback_alarm_period_seconds),
+            "evaluation_periods": 1,
+            "datapoints_to_alarm": 1,
+        }
         segment = LambdaFunctionMonitoring(
             self.facade,
             lambda_function=function,
             alarm_friendly_name=name,
             human_readable_name=name,
             add_fault_count_alarm={
-                "Critical": ErrorCountThreshold(max_error_count=s.processor_errors)
+                "Critical": ErrorCountThreshold(max_error_count=s.processor_errors, **window)
             },
             add_throttles_count_alarm={
-                "Critical": ErrorCountThreshold(max_error_count=s.processor_throttles)
+                "Critical": ErrorCountThreshold(max_error_count=s.processor_throttles, **window)
             },
         )
         self.facade.add_segment(segment)

@@ -60,7 +60,11 @@ def test_inbound_queue_dead_letters_after_configured_receives(synth: Synth, name
 
 @pytest.mark.parametrize(
     ("name", "policy", "protected"),
-    [("dev", "Delete", False), ("staging", "Delete", False), ("prod", "Retain", True)],
+    [
+        ("dev", "Delete", False),
+        ("staging", "Delete", False),
+        ("prod", "RetainExceptOnCreate", True),
+    ],
 )
 def test_stateful_resources_follow_the_retention_setting(
     synth: Synth, name: str, policy: str, protected: bool
