@@ -23,13 +23,12 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from config.deployment import DeploymentConfig, Environment
+from pipeline.names import RELEASED_OBJECT, REVIEW_PREFIX
 from pipeline.toolchain import ToolchainVersions
 from stages import outputs as stage_outputs
 from stages.messaging_stage import MessagingStage
 
 BUILD_COMMANDS = ["make test", "make synth", "make review"]
-# Where the build step stores each execution's reports, in the pipeline's artifact bucket.
-REVIEW_PREFIX = "reviews"
 EXECUTION_ID = "#{codepipeline.PipelineExecutionId}"
 # JUnit files the build step publishes to CodeBuild report groups (name -> base dir, file).
 REPORTS = {
@@ -114,10 +113,12 @@ class PipelineStack(cdk.Stack):
         )
 
         self.stages: list[MessagingStage] = []
+        self._release_steps: list[pipelines.CodeBuildStep] = []
         for env in config.environments:
             self._add_environment(env)
 
         self.pipeline.build_pipeline()
+        self._grant_release()
         for key, value in (
             ("Environment", "toolchain"),
             ("Service", "delivery-pipeline"),
@@ -168,6 +169,7 @@ class PipelineStack(cdk.Stack):
                 environment=env,
                 ownership=self.config.ownership,
                 toolchain_account=self.config.toolchain.account,
+                verifier_role_arn=self._verifier_role_arn(env.stage_id_for(region)),
                 region=region,
             )
             for region in env.regions
@@ -211,6 +213,14 @@ class PipelineStack(cdk.Stack):
             ],
         )
 
+    def _verifier_role_name(self, stage_id: str) -> str:
+        """Named up front: the Stage's verification role trusts exactly this role's ARN."""
+        return f"{self.stack_name}-Verify{stage_id}"
+
+    def _verifier_role_arn(self, stage_id: str) -> str:
+        name = self._verifier_role_name(stage_id)
+        return f"arn:{self.partition}:iam::{self.config.toolchain.account}:role/{name}"
+
     def _verification(self, env: Environment, stage: MessagingStage) -> pipelines.Step | None:
         level = env.settings.delivery.verification
         if level == "none":
@@ -223,10 +233,18 @@ class PipelineStack(cdk.Stack):
         commands = list(VERIFY_COMMANDS[level])
         if env.requires_approval:
             commands.append("make released")  # the base the next release's diff compares with
-        return pipelines.CodeBuildStep(
+        role = iam.Role(
+            self,
+            f"Verify{stage.node.id}Role",
+            role_name=self._verifier_role_name(stage.node.id),
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description=f"Post-deploy verification of {stage.node.id}",
+        )
+        step = pipelines.CodeBuildStep(
             f"Verify{stage.node.id}",
             input=self.source,
             commands=commands,
+            role=role,
             env={
                 "VERIFY_TIMEOUT_SECONDS": str(delivery.verification_timeout_seconds),
                 "LOAD_MESSAGES": str(delivery.load_messages),
@@ -243,6 +261,34 @@ class PipelineStack(cdk.Stack):
                 )
             ],
         )
+        if env.requires_approval:
+            self._release_steps.append(step)
+        return step
+
+    def _grant_release(self) -> None:
+        """`make released` copies this execution's synth output to the released prefix: the
+        steps that run it write there (and encrypt with the artifact key), and nowhere else."""
+        bucket = self.pipeline.pipeline.artifact_bucket
+        key = bucket.encryption_key
+        assert key is not None  # cross_account_keys=True
+        for step in self._release_steps:
+            step.project.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ReleaseReviewBase",
+                    actions=["s3:PutObject"],
+                    resources=[bucket.arn_for_objects(f"{REVIEW_PREFIX}/{RELEASED_OBJECT}")],
+                )
+            )
+            step.project.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="EncryptReviewBase",
+                    actions=["kms:GenerateDataKey", "kms:Encrypt"],
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
+                    },
+                )
+            )
 
     # -- approvals and notifications ---------------------------------------------------------
 
@@ -303,11 +349,17 @@ class PipelineStack(cdk.Stack):
             description="Answers manual approvals of the delivery pipeline",
         )
         built = self.pipeline.pipeline
-        promotions = [
-            f"{built.pipeline_arn}/{env.stage_id}/Promote{env.stage_id}"
-            for env in self.config.environments
-            if env.requires_approval
-        ]
+        # Every manual action a gated release can stop at: the promotion, and before it the
+        # permissions-broadening confirmation of each region's Stage (asked when IAM widens).
+        promotions = []
+        for env in self.config.environments:
+            if not env.requires_approval:
+                continue
+            promotions.append(f"{built.pipeline_arn}/{env.stage_id}/Promote{env.stage_id}")
+            promotions += [
+                f"{built.pipeline_arn}/{env.stage_id}/Broadening{env.stage_id_for(r)}.Confirm"
+                for r in env.regions
+            ]
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="AnswerPromotions",

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline.names import RELEASED_OBJECT, SYNTH_OBJECT
 from policies.report.__main__ import write
 
 # Enough of a synth output to diff against: manifests, templates and the validation report.
@@ -54,7 +55,7 @@ def publish(s3: Any, bucket: str, prefix: str, execution: str, cdk_out: Path, re
     with tempfile.TemporaryDirectory() as scratch:
         base: Path | None = Path(scratch) / "released"
         try:
-            released = s3.get_object(Bucket=bucket, Key=f"{prefix}/released/cdk.out.tar.gz")
+            released = s3.get_object(Bucket=bucket, Key=f"{prefix}/{RELEASED_OBJECT}")
             unpack(released["Body"].read(), base)  # type: ignore[arg-type]
         except ClientError as err:
             if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
@@ -75,15 +76,15 @@ def publish(s3: Any, bucket: str, prefix: str, execution: str, cdk_out: Path, re
                 Body=path.read_bytes(),
                 ContentType=content_type,
             )
-    s3.put_object(Bucket=bucket, Key=f"{destination}/cdk.out.tar.gz", Body=pack(cdk_out))
+    s3.put_object(Bucket=bucket, Key=f"{destination}/{SYNTH_OBJECT}", Body=pack(cdk_out))
     return destination
 
 
 def release(s3: Any, bucket: str, prefix: str, execution: str) -> None:
     s3.copy_object(
         Bucket=bucket,
-        Key=f"{prefix}/released/cdk.out.tar.gz",
-        CopySource={"Bucket": bucket, "Key": f"{prefix}/{execution}/cdk.out.tar.gz"},
+        Key=f"{prefix}/{RELEASED_OBJECT}",
+        CopySource={"Bucket": bucket, "Key": f"{prefix}/{execution}/{SYNTH_OBJECT}"},
     )
 
 

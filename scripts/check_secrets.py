@@ -1,13 +1,16 @@
-"""Fail on any secret detect-secrets finds in tracked files that the committed baseline lacks.
+"""Fail on any secret detect-secrets finds in the source tree that the committed baseline lacks.
 
-Baseline entries are matched by file and secret hash, not line number, so editing around an
-audited false positive does not fail the build; a new secret anywhere does. Writes the scan.
+In a git checkout the tracked files are scanned; without `.git` (a CodePipeline source artifact)
+the files on disk are, less installs and build outputs, so the gate never scans nothing.
+Baseline entries are matched by file and secret hash, not line number. Writes the scan.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +24,31 @@ def known(baseline: Path) -> set[tuple[str, str]]:
     return {(f, s["hashed_secret"]) for f, found in data["results"].items() for s in found}
 
 
+# Not source: installs, build and test outputs, caches (what .gitignore lists).
+SKIP_DIRS = {
+    ".git", ".venv", ".venv-scanners", "node_modules", "cdk.out", "reports", ".bench",
+    "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+}  # fmt: skip
+
+
+def files_on_disk(root: Path) -> list[str]:
+    """Every file under `root` (relative, sorted) except SKIP_DIRS and EXCLUDE."""
+    found = []
+    for here, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in files:
+            relative = (Path(here) / name).relative_to(root).as_posix()
+            if not re.match(EXCLUDE, relative):
+                found.append(relative)
+    return sorted(found)
+
+
 def scan(root: Path) -> dict[str, list[dict[str, object]]]:
+    paths = [] if (root / ".git").exists() else files_on_disk(root)
+    if not (root / ".git").exists() and not paths:
+        raise SystemExit(f"secrets: {root} has no files to scan")
     completed = subprocess.run(
-        [sys.executable, "-m", "detect_secrets", "scan", "--exclude-files", EXCLUDE],
+        [sys.executable, "-m", "detect_secrets", "scan", "--exclude-files", EXCLUDE, *paths],
         cwd=root,
         capture_output=True,
         text=True,

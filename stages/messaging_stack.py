@@ -37,6 +37,7 @@ class MessagingStack(cdk.Stack):
         *,
         environment: Environment,
         toolchain_account: str,
+        verifier_role_arn: str,
     ) -> None:
         super().__init__(
             scope,
@@ -91,6 +92,7 @@ class MessagingStack(cdk.Stack):
             self,
             "Verification",
             toolchain_account=toolchain_account,
+            verifier_role_arn=verifier_role_arn,
             key=key,
             tables=[self.audit.table, self.inbound.messages_table],
             dead_letter_queues=[

@@ -24,6 +24,7 @@ class MessagingStage(cdk.Stage):
         environment: Environment,
         ownership: Ownership,
         toolchain_account: str,
+        verifier_role_arn: str,
         region: str | None = None,
     ) -> None:
         super().__init__(
@@ -33,7 +34,11 @@ class MessagingStage(cdk.Stage):
         )
         self.environment = environment
         self.messaging = MessagingStack(
-            self, "Messaging", environment=environment, toolchain_account=toolchain_account
+            self,
+            "Messaging",
+            environment=environment,
+            toolchain_account=toolchain_account,
+            verifier_role_arn=verifier_role_arn,
         )
         cdk.Tags.of(self).add("Environment", environment.name)
         cdk.Tags.of(self).add("Owner", ownership.owner)

@@ -16,9 +16,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class Settings(BaseModel):
-    """Unknown keys are errors (a typo must not silently fall back to a default)."""
+    """Unknown keys are errors (a typo must not silently fall back to a default), and so are
+    non-finite numbers (`inf`, `nan`: pydantic accepts them from strings by default)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def check_log_retention(value: int) -> int:

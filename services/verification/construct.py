@@ -16,12 +16,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-# Roles CloudFormation names in the toolchain's "Pipeline" stack all start with its name.
-PIPELINE_ROLE_PATTERN = "arn:aws:iam::{account}:role/Pipeline-*"
-
 
 class VerificationAccess(Construct):
-    """`role`: assumable by the pipeline's roles in `toolchain_account`, read-only, narrow."""
+    """`role`: read-only and narrow, assumable only by the pipeline's Verify step role for this
+    Stage (`verifier_role_arn`, in `toolchain_account`)."""
 
     def __init__(
         self,
@@ -29,6 +27,7 @@ class VerificationAccess(Construct):
         construct_id: str,
         *,
         toolchain_account: str,
+        verifier_role_arn: str,
         key: kms.IKey,
         tables: Iterable[dynamodb.ITable],
         dead_letter_queues: Iterable[sqs.IQueue],
@@ -43,9 +42,9 @@ class VerificationAccess(Construct):
             role_name=PhysicalName.GENERATE_IF_NEEDED,
             assumed_by=iam.AccountPrincipal(toolchain_account).with_conditions(
                 {
-                    "ArnLike": {
-                        "aws:PrincipalArn": PIPELINE_ROLE_PATTERN.format(account=toolchain_account)
-                    }
+                    # The exact role, not a pattern: any other role of the toolchain account
+                    # (a build, an asset publisher) must not read the Stage's secrets.
+                    "ArnEquals": {"aws:PrincipalArn": verifier_role_arn}
                 }
             ),
             max_session_duration=Duration.hours(1),

@@ -175,3 +175,19 @@ def test_bad_config_exits_with_one_line_per_problem_and_no_traceback() -> None:
     assert done.stderr.strip().splitlines() == [
         "config error: environments[1].account: '123' must be a 12-digit AWS account id"
     ]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity", 1e309])
+def test_non_finite_numbers_are_rejected_in_every_section(raw: dict[str, Any], value: Any) -> None:
+    """pydantic parses "inf" and "nan" into floats unless told not to: a throttle of inf would
+    crash synth with a traceback deep in CDK instead of a one-line config error."""
+    found = problems(
+        raw,
+        environments__dev__settings__inbound__route_throttle__rate_limit=value,
+        environments__prod__settings__monitoring__api_5xx_rate_percent=value,
+        environments__staging__settings__delivery__load_rate_per_second=value,
+    )
+    assert len(found) == 3
+    for line in found:
+        assert "finite number" in line
+    assert found[0].startswith("environments[0].settings.inbound.route_throttle.rate_limit: ")

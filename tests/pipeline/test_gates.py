@@ -41,6 +41,12 @@ def buildspec(toolchain: dict[str, Any], project: str) -> dict[str, Any]:
     return spec
 
 
+def pipeline_stages(toolchain: dict[str, Any]) -> list[dict[str, Any]]:
+    (pipeline,) = resources(toolchain, "AWS::CodePipeline::Pipeline").values()
+    stages: list[dict[str, Any]] = pipeline["Properties"]["Stages"]
+    return stages
+
+
 def project_of(action: dict[str, Any]) -> str:
     return str(action["Configuration"]["ProjectName"]["Ref"])
 
@@ -145,7 +151,18 @@ def test_only_the_approver_role_may_answer_approvals(toolchain: dict[str, Any]) 
         for s in approver["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "codepipeline:PutApprovalResult"
     ]
-    assert "/Prod/PromoteProd" in json.dumps(statement["Resource"])
+    answered = json.dumps(statement["Resource"])
+    assert "/Prod/PromoteProd" in answered
+    # The broadening confirmation is asked before the promotion on a release that widens IAM:
+    # the approver must be able to answer it too, and the names must be the pipeline's own.
+    assert "/Prod/BroadeningProd.Confirm" in answered
+    manual = {
+        f"/{stage['Name']}/{action['Name']}"
+        for stage in pipeline_stages(toolchain)
+        for action in stage["Actions"]
+        if action["ActionTypeId"]["Provider"] == "Manual"
+    }
+    assert manual == set(re.findall(r'(/[A-Za-z]+/[A-Za-z.]+)"', answered))
     (role,) = [
         r for k, r in resources(toolchain, "AWS::IAM::Role").items() if k.startswith("ApproverRole")
     ]
@@ -172,15 +189,27 @@ def test_processors_roll_out_through_codedeploy_with_alarm_rollback(
     assert all(":live" in json.dumps(m["Properties"]["FunctionName"]) for m in mappings.values())
 
 
-def test_verification_role_reads_only_and_trusts_only_pipeline_roles(synth: Synth) -> None:
-    template = synth.template("dev").to_json()
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_verification_role_reads_only_and_trusts_only_its_verify_step(
+    synth: Synth, name: str, toolchain: dict[str, Any]
+) -> None:
+    template = synth.template(name).to_json()
     (role,) = [
         r
         for k, r in resources(template, "AWS::IAM::Role").items()
         if k.startswith("VerificationRole")
     ]
-    trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
-    assert "arn:aws:iam::111111111111:role/Pipeline-*" in trust
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    stage_id = synth.config.environment(name).stage_id
+    trusted = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert trusted == f"arn:aws:iam::111111111111:role/Pipeline-Verify{stage_id}"
+    # ...and that is the role the Verify step's CodeBuild project runs as.
+    verify_roles = [
+        r["Properties"].get("RoleName")
+        for k, r in resources(toolchain, "AWS::IAM::Role").items()
+        if k.startswith(f"Verify{stage_id}Role")
+    ]
+    assert verify_roles == [trusted.rsplit("/", 1)[1]]
     (policy,) = [
         r
         for k, r in resources(template, "AWS::IAM::Policy").items()
@@ -212,3 +241,26 @@ def test_prod_can_be_a_wave_of_regions_behind_one_approval() -> None:
     assert [type(step).__name__ for step in prod.pre].count("ManualApprovalStep") == 1
     regions = {s.node.id: s.region for s in stack.stages}
     assert regions["ProdUsEast1"] == "us-east-1"
+
+
+def _verify_policy(toolchain: dict[str, Any], stage_id: str) -> str:
+    return json.dumps(
+        [
+            r["Properties"]["PolicyDocument"]
+            for k, r in resources(toolchain, "AWS::IAM::Policy").items()
+            if k.startswith(f"Verify{stage_id}Role")
+        ]
+    )
+
+
+def test_only_the_step_that_runs_make_released_may_write_the_released_base(
+    toolchain: dict[str, Any], stages: dict[str, list[dict[str, Any]]]
+) -> None:
+    """`make released` copies this execution's synth output to reviews/released/: the step
+    that runs it needs s3:PutObject there (and the artifact key), the others must not."""
+    for stage_id in ("Dev", "Staging", "Prod"):
+        (verify,) = [a for a in stages[stage_id] if a["Name"] == f"Verify{stage_id}"]
+        commands = json.dumps(buildspec(toolchain, project_of(verify)))
+        policy = _verify_policy(toolchain, stage_id)
+        writes = "reviews/released/cdk.out.tar.gz" in policy and "s3:PutObject" in policy
+        assert writes == ("make released" in commands), stage_id

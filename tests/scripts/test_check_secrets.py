@@ -35,3 +35,19 @@ def test_an_audited_secret_in_the_baseline_passes(tmp_path: Path) -> None:
     (root / ".secrets.baseline").write_text(json.dumps({"results": scan}))
     (root / "settings.py").write_text("# moved down a line\n" + LEAK)
     assert check_secrets.main(["--root", str(root)]) == 0
+
+
+def test_a_tree_without_git_is_scanned_file_by_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CodePipeline's source artifact has no .git: `detect-secrets scan` alone lists git-tracked
+    files and would scan nothing there, so the gate walks the tree (less installs)."""
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "settings.py").write_text(LEAK)
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "vendored.py").write_text(LEAK)
+    (tmp_path / ".secrets.baseline").write_text(json.dumps({"results": {}}))
+    assert check_secrets.main(["--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "secret: services/settings.py:1: AWS Access Key" in out
+    assert "node_modules" not in out
