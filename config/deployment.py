@@ -213,6 +213,9 @@ class DeploymentConfig(Settings):
 
     toolchain: Toolchain
     source: Source
+    # Pipeline artifacts, per-execution reviews and the released diff base expire after this
+    # (each release rewrites the base, so it only lapses after this long without a release).
+    artifact_retention_days: int = Field(default=365, ge=30)
     ownership: Ownership = Field(default_factory=Ownership)
     approvals: Approvals = Field(default_factory=Approvals)
     notifications: Notifications = Field(default_factory=Notifications)

@@ -130,6 +130,7 @@ class PipelineStack(cdk.Stack):
         self._grant_connection(config.source.connection_arn)
         self._log_artifact_access()
         self._retain_artifact_key()
+        self._expire_artifacts(config.artifact_retention_days)
         self._notify()
         self.approver_role = self._approver_role()
         cdk.CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
@@ -430,6 +431,26 @@ class PipelineStack(cdk.Stack):
         key = self.pipeline.pipeline.artifact_bucket.encryption_key
         assert key is not None  # cross_account_keys=True
         key.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+    def _expire_artifacts(self, days: int) -> None:
+        """CDK Pipelines' artifact bucket keeps every execution's artifacts for ever."""
+        bucket = self.pipeline.pipeline.artifact_bucket.node.default_child
+        assert isinstance(bucket, s3.CfnBucket)
+        bucket.lifecycle_configuration = s3.CfnBucket.LifecycleConfigurationProperty(
+            rules=[
+                s3.CfnBucket.RuleProperty(
+                    id="ExpireArtifacts",
+                    status="Enabled",
+                    expiration_in_days=days,
+                    noncurrent_version_expiration=s3.CfnBucket.NoncurrentVersionExpirationProperty(
+                        noncurrent_days=30
+                    ),
+                    abort_incomplete_multipart_upload=s3.CfnBucket.AbortIncompleteMultipartUploadProperty(
+                        days_after_initiation=7
+                    ),
+                )
+            ]
+        )
 
     def _log_artifact_access(self) -> None:
         """Server access logs for the artifact bucket CDK Pipelines creates for us."""

@@ -264,3 +264,12 @@ def test_only_the_step_that_runs_make_released_may_write_the_released_base(
         policy = _verify_policy(toolchain, stage_id)
         writes = "reviews/released/cdk.out.tar.gz" in policy and "s3:PutObject" in policy
         assert writes == ("make released" in commands), stage_id
+
+
+def test_pipeline_artifacts_expire(toolchain: dict[str, Any], synth: Synth) -> None:
+    (pipeline,) = resources(toolchain, "AWS::CodePipeline::Pipeline").values()
+    bucket_id = pipeline["Properties"]["ArtifactStore"]["Location"]["Ref"]
+    (rule,) = toolchain["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == synth.config.artifact_retention_days
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
