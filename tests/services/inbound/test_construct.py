@@ -184,6 +184,22 @@ def test_stores_are_encrypted_with_the_stage_key_and_recoverable(synth: Synth) -
     assert media["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
+# Providers are configured with the API's URL, and the WAF is attached to its stage: their
+# logical ids must not change when the construct's code moves (CloudFormation would replace them).
+API_LOGICAL_IDS = {
+    "AWS::ApiGateway::RestApi": {"InboundApiB5BA91E3"},
+    "AWS::ApiGateway::Stage": {"InboundApiDeploymentStagelive0E2350A8"},
+    "AWS::WAFv2::WebACL": {"InboundWebAcl96FE280E"},
+}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_the_webhook_api_keeps_its_logical_ids(synth: Synth, name: str) -> None:
+    template = synth.template(name)
+    for kind, ids in API_LOGICAL_IDS.items():
+        assert set(template.find_resources(kind)) == ids, kind
+
+
 def test_no_secret_value_is_in_any_template(synth: Synth) -> None:
     from tests.services.inbound.conftest import SECRETS
 
