@@ -17,25 +17,24 @@ import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_codedeploy as codedeploy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from services.common.logs import retention as log_retention
 from services.common.queues import EncryptedQueue
+from services.inbound.firewall import protect
 from services.inbound.handshakes import MetaVerification, SlackIngress
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
 from services.inbound.settings import InboundSettings, Rollout
+from services.inbound.stores import Stores
 from services.inbound.templates import (
     CHALLENGE_RESPONSE,
     ERROR_TEMPLATE,
@@ -112,70 +111,11 @@ class Inbound(Construct):
         stack = cdk.Stack.of(self)
         retention = log_retention(settings.log_retention_days)
 
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # S3 log delivery cannot use SSE-KMS
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=removal_policy,
-        )
-        self.media_bucket = s3.Bucket(
-            self,
-            "MediaBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="media/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                            transition_after=Duration.days(30),
-                        )
-                    ],
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
-            removal_policy=removal_policy,
-        )
-        self.messages_table = dynamodb.Table(
-            self,
-            "MessagesTable",
-            partition_key=dynamodb.Attribute(
-                name="conversation_id", type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name="sort_key", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=removal_policy,
-        )
-        self.idempotency_table = dynamodb.Table(
-            self,
-            "IdempotencyTable",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            time_to_live_attribute="expires_at",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=removal_policy,
-        )
+        self.stores = Stores.create(self, key=key, removal_policy=removal_policy)
+        self.access_logs = self.stores.access_logs
+        self.media_bucket = self.stores.media_bucket
+        self.messages_table = self.stores.messages_table
+        self.idempotency_table = self.stores.idempotency_table
 
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
@@ -441,7 +381,7 @@ class Inbound(Construct):
         webhooks = api.root.add_resource("v1").add_resource("webhooks")
         for name, provider in self.providers.items():
             self._add_route(api, webhooks.add_resource(name), name, provider, validator)
-        self._protect(api)
+        self.web_acl = protect(self, api=api, rate_limit=s.waf_rate_limit)
         return api
 
     def _add_route(
@@ -603,73 +543,3 @@ class Inbound(Construct):
                 ],
             ),
         )
-
-    def _protect(self, api: apigw.RestApi) -> None:
-        def managed(
-            name: str, priority: int, overrides: tuple[str, ...] = ()
-        ) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS",
-                        name=name,
-                        rule_action_overrides=[
-                            wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                name=rule,
-                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
-                            )
-                            for rule in overrides
-                        ]
-                        or None,
-                    )
-                ),
-                visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                    cloud_watch_metrics_enabled=True,
-                    metric_name=name,
-                    sampled_requests_enabled=True,
-                ),
-            )
-
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True,
-                metric_name="Webhooks",
-                sampled_requests_enabled=True,
-            ),
-            rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RatePerSourceIp",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=self.settings.waf_rate_limit, aggregate_key_type="IP"
-                        )
-                    ),
-                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                        cloud_watch_metrics_enabled=True,
-                        metric_name="RatePerSourceIp",
-                        sampled_requests_enabled=True,
-                    ),
-                ),
-                managed("AWSManagedRulesAmazonIpReputationList", 1),
-                # Provider payloads (WhatsApp media batches, Slack events) exceed the common
-                # rule set's 8 KB body rule; the queue's own size limit applies instead.
-                managed("AWSManagedRulesCommonRuleSet", 2, ("SizeRestrictions_BODY",)),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
-            ],
-        )
-        wafv2.CfnWebACLAssociation(
-            self,
-            "WebAclAssociation",
-            resource_arn=api.deployment_stage.stage_arn,
-            web_acl_arn=acl.attr_arn,
-        )
-        self.web_acl = acl
