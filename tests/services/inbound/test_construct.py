@@ -226,6 +226,43 @@ def test_waf_protects_the_stage_with_a_configured_rate_rule(synth: Synth) -> Non
     assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
 
 
+def _probe_inbound() -> Inbound:
+    app = cdk.App(context=cdk_json_context())  # same feature flags as the real app
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    return Inbound(
+        stack,
+        "Inbound",
+        key=kms.Key(stack, "Key", enable_key_rotation=True),
+        bus=events.EventBus(stack, "Bus"),
+        settings=InboundSettings(),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+def test_one_route_per_provider_and_the_per_provider_views_are_built_from_it() -> None:
+    inbound = _probe_inbound()
+    assert list(inbound.routes) == list(inbound.providers)
+    # The stores, the API and the WAF sit directly under the service; each provider's ingest is
+    # the one construct level below it (ids, hence logical ids, as before the split).
+    for child in ("AccessLogs", "MediaBucket", "MessagesTable", "IdempotencyTable", "Api"):
+        assert inbound.node.try_find_child(child) is not None, child
+    assert inbound.web_acl.node.path == "Probe/Inbound/WebAcl"
+    for name, route in inbound.routes.items():
+        assert route.node.path == f"Probe/Inbound/{name.capitalize()}"
+        assert route.node.try_find_child("IntegrationRole") is not None
+        assert inbound.queues[name] is route.queue
+        assert inbound.dead_letter_queues[name] is route.dead_letter_queue
+        assert inbound.processors[name] is route.processor
+        assert inbound.aliases[name] is route.alias
+        assert inbound.rollouts[name] is route.deployment_group
+        assert inbound.secret_names[name] == f"messaging/webhooks/{name}"
+        assert inbound.provider_scopes[name] is route
+    assert {n: type(h).__name__ for n, h in inbound.handshakes.items()} == {
+        "whatsapp": "MetaVerification",
+        "slack": "SlackIngress",
+    }
+
+
 ACME = '''
 """A provider added for the test: the platform must pick it up with no other change."""
 from services.inbound.providers.generic_hmac import GenericHmac
