@@ -1,9 +1,5 @@
-"""The inbound messaging service: webhook API, a queue and a processor per provider, and stores.
-
-Storage first: API Gateway writes each webhook straight to its provider's encrypted queue (no
-Lambda in the ingest path); the processor verifies, normalizes and publishes. Providers are
-discovered from `services.inbound.providers`, so adding one is adding a module.
-"""
+"""The inbound messaging service, composed: stores, one ProviderIngest per discovered provider,
+the webhook API (storage first: routes write straight to the queues) and its WAF."""
 
 from __future__ import annotations
 
