@@ -1,9 +1,4 @@
-"""API Gateway mapping templates (Velocity) of the webhook routes: request to SQS, and replies.
-
-The request template sends the raw body, URL-encoded, as the SQS message body, and everything
-the processor needs to verify the signature as one JSON `meta` attribute (SQS refuses empty
-attribute values, and a provider may omit an optional header).
-"""
+"""API Gateway mapping templates (Velocity) of the webhook routes: request to SQS, and replies."""
 
 from __future__ import annotations
 
@@ -16,6 +11,9 @@ _SAFE = "$util.escapeJavaScript($input.params('{name}')).replaceAll(\"\\\\'\", \
 
 def _meta_lines(provider: Provider) -> list[str]:
     """VTL that sets $q (a double quote) and $meta (the request metadata as JSON)."""
+    # The raw body goes, URL-encoded, as the SQS message body; everything the processor needs to
+    # verify the signature goes as one JSON `meta` attribute (SQS refuses empty attribute values,
+    # and a provider may omit an optional header).
     lines = ["#set($q = '\"')", "#set($h0 = " + _SAFE.format(name="Content-Type") + ")"]
     pairs = []
     for n, name in enumerate(provider.signature_headers, start=1):

@@ -184,6 +184,22 @@ def test_stores_are_encrypted_with_the_stage_key_and_recoverable(synth: Synth) -
     assert media["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
+# Providers are configured with the API's URL, and the WAF is attached to its stage: their
+# logical ids must not change when the construct's code moves (CloudFormation would replace them).
+API_LOGICAL_IDS = {
+    "AWS::ApiGateway::RestApi": {"InboundApiB5BA91E3"},
+    "AWS::ApiGateway::Stage": {"InboundApiDeploymentStagelive0E2350A8"},
+    "AWS::WAFv2::WebACL": {"InboundWebAcl96FE280E"},
+}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_the_webhook_api_keeps_its_logical_ids(synth: Synth, name: str) -> None:
+    template = synth.template(name)
+    for kind, ids in API_LOGICAL_IDS.items():
+        assert set(template.find_resources(kind)) == ids, kind
+
+
 def test_no_secret_value_is_in_any_template(synth: Synth) -> None:
     from tests.services.inbound.conftest import SECRETS
 
@@ -208,6 +224,43 @@ def test_waf_protects_the_stage_with_a_configured_rate_rule(synth: Synth) -> Non
         {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
     ]
     assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
+
+
+def _probe_inbound() -> Inbound:
+    app = cdk.App(context=cdk_json_context())  # same feature flags as the real app
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    return Inbound(
+        stack,
+        "Inbound",
+        key=kms.Key(stack, "Key", enable_key_rotation=True),
+        bus=events.EventBus(stack, "Bus"),
+        settings=InboundSettings(),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+def test_one_route_per_provider_and_the_per_provider_views_are_built_from_it() -> None:
+    inbound = _probe_inbound()
+    assert list(inbound.routes) == list(inbound.providers)
+    # The stores, the API and the WAF sit directly under the service; each provider's ingest is
+    # the one construct level below it (ids, hence logical ids, as before the split).
+    for child in ("AccessLogs", "MediaBucket", "MessagesTable", "IdempotencyTable", "Api"):
+        assert inbound.node.try_find_child(child) is not None, child
+    assert inbound.web_acl.node.path == "Probe/Inbound/WebAcl"
+    for name, route in inbound.routes.items():
+        assert route.node.path == f"Probe/Inbound/{name.capitalize()}"
+        assert route.node.try_find_child("IntegrationRole") is not None
+        assert inbound.queues[name] is route.queue
+        assert inbound.dead_letter_queues[name] is route.dead_letter_queue
+        assert inbound.processors[name] is route.processor
+        assert inbound.aliases[name] is route.alias
+        assert inbound.rollouts[name] is route.deployment_group
+        assert inbound.secret_names[name] == f"messaging/webhooks/{name}"
+        assert inbound.provider_scopes[name] is route
+    assert {n: type(h).__name__ for n, h in inbound.handshakes.items()} == {
+        "whatsapp": "MetaVerification",
+        "slack": "SlackIngress",
+    }
 
 
 ACME = '''
