@@ -16,6 +16,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -23,6 +24,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from config.deployment import DeploymentConfig, Environment
+from pipeline import broadening
 from pipeline.names import RELEASED_OBJECT, REVIEW_PREFIX
 from pipeline.toolchain import ToolchainVersions
 from stages import outputs as stage_outputs
@@ -119,6 +121,7 @@ class PipelineStack(cdk.Stack):
 
         self.pipeline.build_pipeline()
         self._grant_release()
+        self._pin_broadening_check(versions)
         for key, value in (
             ("Environment", "toolchain"),
             ("Service", "delivery-pipeline"),
@@ -265,6 +268,20 @@ class PipelineStack(cdk.Stack):
         if env.requires_approval:
             self._release_steps.append(step)
         return step
+
+    def _pin_broadening_check(self, versions: ToolchainVersions) -> None:
+        """Replace the generated check's build spec (see pipeline/broadening.py)."""
+        check = self.pipeline.node.try_find_child("PipelinesSecurityCheck")
+        if check is None:  # no environment requires approval
+            return
+        project = check.node.find_child("CDKSecurityCheck").node.default_child
+        approve = check.node.find_child("CDKPipelinesAutoApprove")
+        assert isinstance(project, codebuild.CfnProject)
+        assert isinstance(approve, lambda_.Function)
+        spec = broadening.build_spec(versions, approve.function_name)
+        project.add_property_override(
+            "Source.BuildSpec", codebuild.BuildSpec.from_object(spec).to_build_spec(self)
+        )
 
     def _grant_release(self) -> None:
         """`make released` copies this execution's synth output to the released prefix: the

