@@ -83,6 +83,7 @@ class PipelineStack(cdk.Stack):
             termination_protection=True,
         )
         self.config = config
+        self.versions = versions
         source = pipelines.CodePipelineSource.connection(
             config.source.repository,
             config.source.branch,
@@ -174,6 +175,7 @@ class PipelineStack(cdk.Stack):
                 ownership=self.config.ownership,
                 toolchain_account=self.config.toolchain.account,
                 verifier_role_arn=self._verifier_role_arn(env.stage_id_for(region)),
+                powertools_version=self.versions.powertools,
                 region=region,
             )
             for region in env.regions

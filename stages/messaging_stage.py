@@ -25,6 +25,7 @@ class MessagingStage(cdk.Stage):
         ownership: Ownership,
         toolchain_account: str,
         verifier_role_arn: str,
+        powertools_version: str,
         region: str | None = None,
     ) -> None:
         super().__init__(
@@ -39,6 +40,7 @@ class MessagingStage(cdk.Stage):
             environment=environment,
             toolchain_account=toolchain_account,
             verifier_role_arn=verifier_role_arn,
+            powertools_version=powertools_version,
         )
         cdk.Tags.of(self).add("Environment", environment.name)
         cdk.Tags.of(self).add("Owner", ownership.owner)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import aws_cdk as cdk
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_events as events
@@ -27,9 +26,10 @@ from services.inbound.webhook_api import webhook_api
 # The Makefile and bench/ look for the processors' asset contents here.
 __all__ = ["POWERTOOLS_LAYER", "RUNTIME_FILES", "Inbound", "runtime_asset"]
 
-POWERTOOLS_LAYER = (
-    "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{v}"
-)
+# The public Powertools layer for the processors' runtime, looked up at deploy time by the
+# library version the tests run with: Powertools publishes each release's layer ARN as a
+# public SSM parameter /aws/service/powertools/python/{arch}/{python}/{version}.
+POWERTOOLS_LAYER = "{{{{resolve:ssm:/aws/service/powertools/python/arm64/python3.14/{version}}}}}"
 
 
 class Inbound(Construct):
@@ -45,6 +45,7 @@ class Inbound(Construct):
         bus: events.IEventBus,
         settings: InboundSettings,
         removal_policy: RemovalPolicy,
+        powertools_version: str,
         rollout: Rollout = "AllAtOnce",
         providers: Mapping[str, Provider] | None = None,
     ) -> None:
@@ -64,9 +65,7 @@ class Inbound(Construct):
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
-            POWERTOOLS_LAYER.format(
-                region=cdk.Stack.of(self).region, v=settings.powertools_layer_version
-            ),
+            POWERTOOLS_LAYER.format(version=powertools_version),
         )
         # Each provider's construct keeps the id its plain scope had (e.g. "Twilio").
         self.routes: dict[str, ProviderIngest] = {

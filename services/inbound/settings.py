@@ -47,7 +47,5 @@ class InboundSettings(Settings):
     processor_timeout_seconds: int = Field(default=30, ge=3, le=900)
     idempotency_ttl_days: int = Field(default=7, ge=1)
     log_retention_days: int = 30
-    # Public Powertools for AWS Lambda (Python) v3 layer version, the same in every region.
-    powertools_layer_version: int = Field(default=27, ge=1)
 
     _retention = field_validator("log_retention_days")(check_log_retention)
