@@ -20,9 +20,13 @@ from config.loading import load_config
 
 HERE = Path(__file__).resolve().parent
 POLICY_NAME = "MessagingPlatformCfnExecution"
-POLICIES = {
-    "toolchain": HERE / "toolchain-execution-policy.json",
-    "workload": HERE / "workload-execution-policy.json",
+# One managed policy each (IAM caps one at 6,144 characters): bootstrap attaches them all.
+POLICIES: dict[str, tuple[Path, ...]] = {
+    "toolchain": (HERE / "toolchain-execution-policy.json",),
+    "workload": (
+        HERE / "workload-execution-policy.json",
+        HERE / "workload-execution-policy-2.json",
+    ),
 }
 
 
@@ -37,8 +41,13 @@ class Command:
         return shlex.join(self.argv)
 
 
-def policy_arn(account: str) -> str:
-    return f"arn:aws:iam::{account}:policy/{POLICY_NAME}"
+def policy_names(kind: str) -> list[str]:
+    """`MessagingPlatformCfnExecution`, then `...2`, `...3` for the further documents of a kind."""
+    return [POLICY_NAME + (str(n + 1) if n else "") for n in range(len(POLICIES[kind]))]
+
+
+def policy_arns(account: str, kind: str) -> str:
+    return ",".join(f"arn:aws:iam::{account}:policy/{name}" for name in policy_names(kind))
 
 
 def commands(config: DeploymentConfig) -> list[Command]:
@@ -46,17 +55,18 @@ def commands(config: DeploymentConfig) -> list[Command]:
     out: list[Command] = []
 
     def create_policy(account: str, kind: str) -> None:
-        document = POLICIES[kind].relative_to(HERE.parents[1])
-        out.append(
-            Command(
-                account,
-                (
-                    "aws", "iam", "create-policy", "--policy-name", POLICY_NAME,
-                    "--policy-document", f"file://{document}",
-                    "--description", f"CloudFormation execution policy ({kind})",
-                ),
-            )
-        )  # fmt: skip
+        for name, path in zip(policy_names(kind), POLICIES[kind], strict=True):
+            document = path.relative_to(HERE.parents[1])
+            out.append(
+                Command(
+                    account,
+                    (
+                        "aws", "iam", "create-policy", "--policy-name", name,
+                        "--policy-document", f"file://{document}",
+                        "--description", f"CloudFormation execution policy ({kind})",
+                    ),
+                )
+            )  # fmt: skip
 
     create_policy(toolchain, "toolchain")
     out.append(
@@ -64,7 +74,7 @@ def commands(config: DeploymentConfig) -> list[Command]:
             toolchain,
             (
                 "cdk", "bootstrap", f"aws://{toolchain}/{config.toolchain.region}",
-                "--cloudformation-execution-policies", policy_arn(toolchain),
+                "--cloudformation-execution-policies", policy_arns(toolchain, "toolchain"),
             ),
         )
     )  # fmt: skip
@@ -80,7 +90,8 @@ def commands(config: DeploymentConfig) -> list[Command]:
                     (
                         "cdk", "bootstrap", f"aws://{env.account}/{region}",
                         "--trust", toolchain, "--trust-for-lookup", toolchain,
-                        "--cloudformation-execution-policies", policy_arn(env.account),
+                        "--cloudformation-execution-policies",
+                        policy_arns(env.account, "workload"),
                     ),
                 )
             )  # fmt: skip
