@@ -109,7 +109,8 @@ NAMED_ACTIONS = [
     ("toolchain", "codepipeline:StartPipelineExecution"),  # self-mutation updates the pipeline
     ("toolchain", "sns:SetSubscriptionAttributes"),
 ]
-MANAGED_POLICY_MAX_CHARS = 6144  # IAM quota, whitespace not counted (IAM and STS quotas page)
+# IAM quota, whitespace not counted: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+MANAGED_POLICY_MAX_CHARS = 6144
 MANAGED_POLICIES_PER_ROLE = 10  # default quota of managed policies attached to one role
 
 
