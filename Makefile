@@ -28,7 +28,7 @@ RESULTS    := reports
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
 .PHONY: help setup scanners synth scan report review released verify test lint typecheck unit \
-	security bench rehearse bootstrap critical-path diagram constraints constraints-scanners clean
+	security bench rehearse bootstrap preflight critical-path diagram constraints constraints-scanners clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -117,8 +117,14 @@ rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and pus
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }
 	$(BIN)/python -m rehearsal --cdk-out cdk.out --load 1000
 
-bootstrap: setup ## Print the cdk bootstrap commands for every account in cdk.json (RUN=1 runs them)
-	$(BIN)/python -m pipeline.bootstrap $(if $(RUN),--run)
+# Credentials per account: PROFILES="222222222222=dev 333333333333=staging" or ASSUME_ROLE=<name>.
+CREDS_ARGS = $(foreach p,$(PROFILES),--profile $(p)) $(if $(ASSUME_ROLE),--assume-role $(ASSUME_ROLE))
+
+bootstrap: setup ## Print the execution policies and cdk bootstrap commands per account (RUN=1 applies them)
+	$(BIN)/python -m pipeline.bootstrap $(if $(RUN),--run) $(CREDS_ARGS)
+
+preflight: $(PY_STAMP) ## Check the accounts before the first push (PROFILES=acct=profile ... or ASSUME_ROLE=name)
+	$(BIN)/python -m pipeline.preflight $(CREDS_ARGS)
 
 critical-path: ## Sequential and CodeBuild actions from source to prod in cdk.out's pipeline
 	$(BIN)/python scripts/critical_path.py cdk.out/Pipeline.template.json
