@@ -217,6 +217,11 @@ def required(outdir: Path) -> dict[str, Required]:
                 if any(fnmatch.fnmatchcase(action, p) for p in skipped):
                     continue
                 result.actions[action].add(resource_type)
+        # CloudFormation resolves `{{resolve:ssm:...}}` with the execution role's own rights
+        # ("Using dynamic references", CloudFormation user guide: ssm:GetParameters).
+        if any("{{resolve:ssm:" in json.dumps(t.body) for t in stacks):
+            result.prefixes.add("ssm")
+            result.actions["ssm:GetParameters"].add("{{resolve:ssm}}")
         out[kind] = result
     return out
 
