@@ -144,6 +144,10 @@ def run_step(
     return StepResult(step, outcome, time.monotonic() - start, commands=results)
 
 
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
 def dry_run(
     selected: Iterable[Step],
     repo: Path,
@@ -151,12 +155,13 @@ def dry_run(
     region: str,
     options: Options,
     prepare: Callable[[Path], None] | None = None,
-    report: Callable[[str], None] = print,
+    report: Callable[[str], None] | None = None,
     inspect: Callable[[Sandbox], None] | None = None,
 ) -> list[StepResult]:
     """Replay `selected` in a scratch clone of `repo`; `prepare` may alter the clone first and
     `inspect` sees the emulator (enforcement off) after the last step."""
     chosen = list(selected)
+    report = report or _print
     results: list[StepResult] = []
     with tempfile.TemporaryDirectory(prefix="pipeline-dry-run-") as tmp, running(region) as emu:
         clone, described = scratch_clone(repo, Path(tmp))
@@ -208,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in every if not wanted or s.name in wanted]
     region = pipeline_template(args.cdk_out).region
     start = time.monotonic()
-    print(f"pipeline dry run: {len(chosen)} CodeBuild steps of {args.cdk_out}, in pipeline order")
+    _print(f"pipeline dry run: {len(chosen)} CodeBuild steps of {args.cdk_out}, in pipeline order")
     results = dry_run(chosen, args.repo.resolve(), region=region, options=options)
     counts = {o: sum(r.outcome == o for r in results) for o in ("passed", "failed", "skipped")}
     print(", ".join(f"{n} {o}" for o, n in counts.items()) + f" in {time.monotonic() - start:.1f}s")
