@@ -182,7 +182,7 @@ def dry_run(
             result = run_step(step, clone, sandbox, base_env, options)
             results.append(result)
             report(result.line())
-            for note in step.notes:
+            for note in step.notes if result.commands else ():
                 report(f"    note: {note}")
             if result.outcome == "failed":
                 report(result.output_tail())

@@ -1,14 +1,18 @@
-"""A scratch clone of the repository for the dry run: HEAD plus the uncommitted tracked changes,
+"""A scratch copy of the working tree for the dry run (a git clone of HEAD plus uncommitted and
+untracked files; a plain copy where there is no .git, as in CodeBuild's source artifact),
 sharing the checkout's installed environments (.venv, .venv-scanners, node_modules) by symlink.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 SHARED = (".venv", ".venv-scanners", "node_modules")
+# Never copied: build outputs, caches and the shared environments (symlinked instead).
+_IGNORED = (*SHARED, ".git", "cdk.out", "reports", ".bench", "*cache*", "__pycache__")
 # Older than any install stamp: make must not see the fresh checkout as newer than .venv.
 _OLD = 946684800.0  # 2000-01-01
 
@@ -23,24 +27,42 @@ def _git(*args: str, cwd: Path, stdin: bytes | None = None) -> bytes:
     ).stdout
 
 
-def scratch_clone(repo: Path, into: Path) -> tuple[Path, str]:
-    """Clone `repo` into `into`/repo; return the clone and a description of what it holds."""
-    clone = into / "repo"
+def _git_clone(repo: Path, clone: Path) -> str:
     head = _git("rev-parse", "HEAD", cwd=repo).decode().strip()
-    _git("clone", "--quiet", "--no-checkout", str(repo.resolve()), str(clone), cwd=into)
+    _git("clone", "--quiet", "--no-checkout", str(repo), str(clone), cwd=clone.parent)
     _git("checkout", "--quiet", head, cwd=clone)
-    described = f"clone of {head[:10]}"
+    described = f"git clone of {head[:10]}"
     diff = _git("diff", "HEAD", "--binary", cwd=repo)
     if diff.strip():
         _git("apply", "--whitespace=nowarn", "-", cwd=clone, stdin=diff)
-        described += " + uncommitted changes (untracked files left out)"
-    for folder, _, files in os.walk(clone):
-        if "/.git" in folder or folder.endswith(".git"):
+        described += " + uncommitted changes"
+    untracked = _git("ls-files", "--others", "--exclude-standard", "-z", cwd=repo).split(b"\0")
+    copied = 0
+    for name in filter(None, untracked):
+        relative = Path(os.fsdecode(name))
+        if relative.parts[0] in SHARED or not (repo / relative).is_file():
             continue
+        (clone / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / relative, clone / relative)
+        copied += 1
+    return described + (f" + {copied} untracked files" if copied else "")
+
+
+def scratch_clone(repo: Path, into: Path) -> tuple[Path, str]:
+    """Copy `repo`'s working tree to `into`/repo; return the copy and what it holds."""
+    repo = repo.resolve()
+    clone = into / "repo"
+    if (repo / ".git").exists() and shutil.which("git"):
+        described = _git_clone(repo, clone)
+    else:
+        shutil.copytree(repo, clone, symlinks=True, ignore=shutil.ignore_patterns(*_IGNORED))
+        described = "copy of the working tree (no .git)"
+    for folder, folders, files in os.walk(clone):
+        folders[:] = [f for f in folders if f != ".git"]
         for name in files:
             os.utime(Path(folder) / name, (_OLD, _OLD), follow_symlinks=False)
     for name in SHARED:
         source = repo / name
-        if source.exists():
+        if source.exists() and not (clone / name).exists():
             (clone / name).symlink_to(source.resolve(), target_is_directory=True)
     return clone, described

@@ -16,6 +16,8 @@ from cloud_assembly.intrinsics import Resolver, UnresolvableError
 from cloud_assembly.templates import StackTemplate, templates
 
 PIPELINE_STACK = "Pipeline"
+# The services whose requests moto authorizes against IAM policies.
+ENFORCED = ("s3", "sqs", "iam", "sts")
 # Buildspec phases in the order CodeBuild runs them.
 PHASES = ("install", "pre_build", "build", "post_build")
 # `#{codepipeline.PipelineExecutionId}` and `#{<stack namespace>.<output>}` action variables.
@@ -150,5 +152,17 @@ def _role_policies(
                 kept.append(resolver.resolve(statement))
             except UnresolvableError as err:
                 notes.append(f"{name}: dropped a statement ({err})")
+            if "Condition" in statement and _enforced(statement):
+                notes.append(
+                    f"{name}: a conditional statement on {statement.get('Action')}: moto "
+                    "cannot see the condition's keys and treats the statement as a deny"
+                )
         resolved[name] = {"Version": document.get("Version", "2012-10-17"), "Statement": kept}
     return resolved, notes
+
+
+def _enforced(statement: dict[str, Any]) -> bool:
+    """Whether the statement names actions of a service moto enforces IAM for."""
+    actions = statement.get("Action", [])
+    listed = actions if isinstance(actions, list) else [actions]
+    return any(str(a).split(":")[0] in ENFORCED or a == "*" for a in listed)

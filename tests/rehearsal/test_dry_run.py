@@ -5,6 +5,7 @@ VerifyProd role that may not write the released copy), and passes once they are 
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from rehearsal.dry_run import Options, StepResult, dry_run
+from rehearsal.dry_run_clone import scratch_clone
 from rehearsal.dry_run_sandbox import Sandbox
 from rehearsal.dry_run_steps import Step, pipeline_template, steps
 from tests.support.synth import ROOT, Synth
@@ -180,3 +182,33 @@ def test_a_script_path_review_fails_the_build_with_module_not_found(
     for name in ("Build", "VerifyProd"):
         assert results[name].outcome == "failed"
         assert "ModuleNotFoundError" in results[name].output_tail()
+
+
+def _tree(root: Path) -> None:
+    (root / "pipeline").mkdir(parents=True)
+    (root / "Makefile").write_text("all:\n\ttrue\n")
+    (root / "pipeline" / "review.py").write_text("OLD = 1\n")
+    (root / "cdk.out").mkdir()
+    (root / ".venv").mkdir()
+
+
+def test_the_scratch_copy_holds_the_working_tree_with_or_without_git(tmp_path: Path) -> None:
+    plain, repo = tmp_path / "plain", tmp_path / "repo"
+    for root in (plain, repo):
+        _tree(root)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / ".gitignore").write_text(".venv\ncdk.out/\n")
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
+    (repo / "pipeline" / "review.py").write_text("NEW = 1\n")  # uncommitted
+    (repo / "pipeline" / "new.py").write_text("ADDED = 1\n")  # untracked
+    for root, expected in ((plain, "OLD = 1\n"), (repo, "NEW = 1\n")):
+        into = tmp_path / f"into-{root.name}"
+        into.mkdir()
+        clone, described = scratch_clone(root, into)
+        assert (clone / "pipeline" / "review.py").read_text() == expected, described
+        assert (clone / ".venv").is_symlink()
+        assert not (clone / "cdk.out").exists()
+        assert (clone / "Makefile").stat().st_mtime < (root / ".venv").stat().st_mtime
+    assert (tmp_path / "into-repo" / "repo" / "pipeline" / "new.py").exists()
