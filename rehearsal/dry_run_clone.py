@@ -12,7 +12,16 @@ from pathlib import Path
 
 SHARED = (".venv", ".venv-scanners", "node_modules")
 # Never copied: build outputs, caches and the shared environments (symlinked instead).
-_IGNORED = (*SHARED, ".git", "cdk.out", "reports", ".bench", "*cache*", "__pycache__")
+_IGNORED = (
+    *SHARED,
+    ".git",
+    "cdk.out",
+    "reports",
+    ".bench",
+    ".*_cache",
+    ".hypothesis",
+    "__pycache__",
+)
 # Older than any install stamp: make must not see the fresh checkout as newer than .venv.
 _OLD = 946684800.0  # 2000-01-01
 
