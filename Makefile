@@ -28,7 +28,8 @@ RESULTS    := reports
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
 .PHONY: help setup scanners synth scan report review released verify test lint typecheck unit \
-	security bench rehearse bootstrap preflight critical-path diagram constraints constraints-scanners clean
+	security bench rehearse pipeline-dry-run bootstrap preflight critical-path diagram constraints \
+	constraints-scanners clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -116,6 +117,10 @@ bench: setup ## Benchmarks (each against a floor or target measured in the same 
 rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }
 	$(BIN)/python -m rehearsal --cdk-out cdk.out --load 1000
+
+pipeline-dry-run: setup ## Replay the pipeline's CodeBuild steps on a local emulator, each under its own role (STEPS=a,b; after make synth)
+	@test -f cdk.out/Pipeline.template.json || { echo "cdk.out has no pipeline: run 'make synth' first"; exit 2; }
+	$(BIN)/python -m rehearsal.dry_run --cdk-out cdk.out $(if $(STEPS),--steps $(STEPS))
 
 # Credentials per account: PROFILES="222222222222=dev 333333333333=staging" or ASSUME_ROLE=<name>.
 CREDS_ARGS = $(foreach p,$(PROFILES),--profile $(p)) $(if $(ASSUME_ROLE),--assume-role $(ASSUME_ROLE))
