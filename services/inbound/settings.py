@@ -47,5 +47,9 @@ class InboundSettings(Settings):
     processor_timeout_seconds: int = Field(default=30, ge=3, le=900)
     idempotency_ttl_days: int = Field(default=7, ge=1)
     log_retention_days: int = 30
+    # Whether this Stage sets API Gateway's account-wide CloudWatch Logs role (an
+    # AWS::ApiGateway::Account resource, which overwrites whatever the account had). Leave it
+    # on for a fresh account; turn it off where a landing zone already sets that role.
+    manage_account_logging_role: bool = True
 
     _retention = field_validator("log_retention_days")(check_log_retention)

@@ -53,7 +53,9 @@ def webhook_api(
         "Api",
         description="Provider webhooks: each route writes straight to its provider's queue",
         endpoint_types=[apigw.EndpointType.REGIONAL],
-        cloud_watch_role=True,
+        # AWS::ApiGateway::Account is one setting per account and region: the role API Gateway
+        # logs with. Off where a landing zone already manages it (logging needs it set).
+        cloud_watch_role=settings.manage_account_logging_role,
         cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
         deploy_options=_stage_options(settings, routes, access_logs),
     )

@@ -324,3 +324,21 @@ def test_adding_a_provider_module_adds_its_infrastructure(
     assert any(
         k.startswith("InboundAcmeWebhooksQueue") for k in resources(template, "AWS::SQS::Queue")
     )
+
+
+@pytest.mark.parametrize("managed", [True, False])
+def test_the_account_wide_api_gateway_logging_role_is_a_config_choice(managed: bool) -> None:
+    """AWS::ApiGateway::Account overwrites an account-level setting a landing zone may own."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account="222222222222", region="eu-west-1"))
+    Inbound(
+        stack,
+        "Inbound",
+        key=kms.Key(stack, "Key", enable_key_rotation=True),
+        bus=events.EventBus(stack, "Bus"),
+        settings=InboundSettings(manage_account_logging_role=managed),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        powertools_version="3.37.0",
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ApiGateway::Account", 1 if managed else 0)
