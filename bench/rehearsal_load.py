@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from rehearsal.emulator import running
-from rehearsal.run import Outcome, rehearse
+from rehearsal.outcome import Outcome
+from rehearsal.run import rehearse
 
 ROOT = Path(__file__).resolve().parent.parent
 

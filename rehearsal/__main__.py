@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rehearsal.run import Outcome, rehearse
+from rehearsal.outcome import Outcome
+from rehearsal.run import rehearse
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly.templates import StackTemplate, templates
 from rehearsal.emulator import Emulator
 
 # Emulator limitation: moto's CloudFormation handler for these types cannot read Tags.
@@ -35,13 +36,6 @@ class DeployedStack:
     physical_ids: dict[str, str]
     skipped: dict[str, str] = field(default_factory=dict)
     prepared: list[str] = field(default_factory=list)
-
-    def resources_of_type(self, kind: str) -> dict[str, str]:
-        return {
-            logical: self.physical_ids[logical]
-            for logical, res in self.template["Resources"].items()
-            if res["Type"] == kind and logical in self.physical_ids
-        }
 
 
 def _replace_refs(value: Any, names: dict[str, str]) -> Any:
@@ -126,6 +120,18 @@ def stage_directory(cdk_out: Path, stage_id: str) -> Path:
     return directory
 
 
+def stage_templates(cdk_out: Path, stage_id: str) -> list[StackTemplate]:
+    """The Stage's stack templates, in manifest order."""
+    stage_directory(cdk_out, stage_id)  # the one-line error when the Stage was not synthesized
+    return [t for t in templates(cdk_out) if t.stack.split("/", 1)[0] == stage_id]
+
+
+def stage_region(cdk_out: Path, stage_id: str) -> str:
+    """The region the Stage deploys to (its one stack's environment)."""
+    (region,) = {t.region for t in stage_templates(cdk_out, stage_id)}
+    return region
+
+
 def _zip_directory(source: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -160,48 +166,53 @@ def publish_assets(emulator: Emulator, assembly: Path, manifest_file: str) -> in
     return published
 
 
+def _physical_ids(cfn: Any, stack_name: str, template: dict[str, Any]) -> dict[str, str]:
+    physical: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for res in page["StackResourceSummaries"]:
+            logical = res.get("LogicalResourceId")
+            if logical and logical in template["Resources"]:
+                # moto leaves some physical ids empty (event buses): use the declared name.
+                declared = template["Resources"][logical].get("Properties", {}).get("Name")
+                physical[logical] = res.get("PhysicalResourceId") or str(declared or "")
+    return physical
+
+
+def deploy_stack(emulator: Emulator, stack_name: str, template: dict[str, Any]) -> DeployedStack:
+    """Create one stack from its synthesized template, adapted to the emulator."""
+    cfn = emulator.client("cloudformation")
+    deployable = copy.deepcopy(template)  # the record keeps the synthesized template
+    prepared = prepare_template(deployable)
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(deployable),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    physical = _physical_ids(cfn, stack_name, template)
+    skipped = {
+        logical: res["Type"]
+        for logical, res in template["Resources"].items()
+        if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
+    }
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return DeployedStack(stack_name, template, outputs, physical, skipped, prepared)
+
+
 def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[DeployedStack]:
-    """Create every stack of the Stage's assembly, in manifest order."""
+    """Create every stack of the Stage's assembly, in manifest order, after its assets."""
     assembly = stage_directory(cdk_out, stage_id)
+    # cloud_assembly reads templates only: the asset manifests are read here.
     manifest = json.loads((assembly / "manifest.json").read_text())
     emulator.client("ssm").put_parameter(
         Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
     )
-    cfn = emulator.client("cloudformation")
-    deployed = []
     for artifact in manifest["artifacts"].values():
         if artifact["type"] == "cdk:asset-manifest":
             publish_assets(emulator, assembly, artifact["properties"]["file"])
-    for name, artifact in manifest["artifacts"].items():
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-        deployable = copy.deepcopy(template)  # the record keeps the synthesized template
-        prepared = prepare_template(deployable)
-        stack_name = artifact.get("displayName", name).replace("/", "-")
-        cfn.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(deployable),
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-        )
-        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-        if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(
-                f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason')}"
-            )
-        physical: dict[str, str] = {}
-        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-            for res in page["StackResourceSummaries"]:
-                logical = res.get("LogicalResourceId")
-                if logical and logical in template["Resources"]:
-                    # moto leaves some physical ids empty (event buses): use the declared name.
-                    declared = template["Resources"][logical].get("Properties", {}).get("Name")
-                    physical[logical] = res.get("PhysicalResourceId") or str(declared or "")
-        skipped = {
-            logical: res["Type"]
-            for logical, res in template["Resources"].items()
-            if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
-        }
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        deployed.append(DeployedStack(stack_name, template, outputs, physical, skipped, prepared))
-    return deployed
+    return [
+        deploy_stack(emulator, template.stack_name, template.body)
+        for template in stage_templates(cdk_out, stage_id)
+    ]

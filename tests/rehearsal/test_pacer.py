@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rehearsal.run import Pacer
+from rehearsal.load import Pacer
 
 
 class Clock:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.verify.observe import Verdict
-from rehearsal.run import Outcome, rehearse
+from rehearsal.outcome import Outcome
+from rehearsal.run import rehearse
 from services.inbound.providers import discover
 from tests.support.synth import Synth
 
