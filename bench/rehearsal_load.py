@@ -60,9 +60,8 @@ def load(cdk_out: Path, messages: int) -> float:
     with contextlib.redirect_stdout(io.StringIO()):  # the deploy notes; the table is not needed
         ((_, outcome),) = rehearse(cdk_out, scenarios=False, load=messages)
     assert isinstance(outcome, Outcome)
-    problems = outcome.ledger.violations() + outcome.mismatches
-    if problems:
-        raise SystemExit(f"the load run lost or duplicated messages: {problems[:3]}")
+    if outcome.problems:
+        raise SystemExit(f"the load run lost or duplicated messages: {outcome.problems[:3]}")
     return outcome.seconds
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.verify.observe import Verdict
 from pipeline.verify.outputs import StageOutputs
 from pipeline.verify.suites import Settings
 from pipeline.verify.suites import run as run_suite
+from pipeline.verify.verdict import Verdict
 from rehearsal.capture import captured_events
 from rehearsal.deploy import deploy_stage, stage_directory, stage_region
 from rehearsal.emulator import running
@@ -109,8 +109,8 @@ def _traffic(
     scenarios: bool,
     load: int,
     suites: tuple[str, ...],
-) -> list[tuple[str, Outcome | Verdict]]:
-    results: list[tuple[str, Outcome | Verdict]] = []
+) -> list[tuple[str, Verdict]]:
+    results: list[tuple[str, Verdict]] = []
     if scenarios:
         plan = scenario_plan(sorted(target.providers), media.base)
         results.append(("scenarios", run_traffic(target, plan)))
@@ -132,7 +132,7 @@ def rehearse(
     load: int = 0,
     region: str | None = None,
     suites: tuple[str, ...] = (),
-) -> list[tuple[str, Outcome | Verdict]]:
+) -> list[tuple[str, Verdict]]:
     assembly = stage_directory(cdk_out, stage_id)
     with running(region or stage_region(cdk_out, stage_id)) as emulator:
         start = time.perf_counter()
