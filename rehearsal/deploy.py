@@ -114,6 +114,7 @@ def prepare_template(template: dict[str, Any]) -> list[str]:
 
 
 def stage_directory(cdk_out: Path, stage_id: str) -> Path:
+    """The Stage's nested assembly (its asset manifests and code); a one-line error if absent."""
     directory = cdk_out / f"assembly-Pipeline-{stage_id}"
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} not found: run `make synth` first")

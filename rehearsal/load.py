@@ -20,6 +20,7 @@ BATCH = 10  # SendMessageBatch's maximum
 
 
 def load_plan(providers: list[str], total: int) -> Plan:
+    """The driver's load webhooks, signed with the rehearsal's secrets; no faults."""
     return Plan(webhooks=verify_plan.load(SIGNER, providers, total))
 
 

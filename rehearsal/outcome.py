@@ -72,6 +72,7 @@ def _bad_media(target: Target, received: list[dict[str, Any]]) -> list[str]:
 
 
 def read_recorded(target: Target, events: list[dict[str, Any]]) -> Recorded:
+    """Everything the run left on the emulator, read once (the DLQs are drained)."""
     received = [e["detail"] for e in events if e["detail-type"] == "MessageReceived"]
     return Recorded(
         received=received,
@@ -148,4 +149,5 @@ def judge(plan: Plan, statuses: list[int], seen: Recorded, providers: list[str])
 def account(
     target: Target, plan: Plan, statuses: list[int], events: list[dict[str, Any]]
 ) -> Outcome:
+    """Read what the Stage recorded of the run, then judge it."""
     return judge(plan, statuses, read_recorded(target, events), list(target.providers))

@@ -133,6 +133,8 @@ def rehearse(
     region: str | None = None,
     suites: tuple[str, ...] = (),
 ) -> list[tuple[str, Verdict]]:
+    """Deploy the Stage to a fresh emulator and run the scenarios, the driver's `suites` and a
+    `load` run on it, in that order; one titled Verdict each."""
     assembly = stage_directory(cdk_out, stage_id)
     with running(region or stage_region(cdk_out, stage_id)) as emulator:
         start = time.perf_counter()

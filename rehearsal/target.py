@@ -91,6 +91,8 @@ def _request_templates(resources: dict[str, Any]) -> dict[str, tuple[str, bool]]
 
 
 def discover_target(emulator: Emulator, stack: DeployedStack, assembly: Path) -> Target:
+    """Every provider with an API route, its pieces read from the Stage's outputs."""
+
     def output(provider: str, suffix: str) -> str:
         return stack.outputs[names.provider_output(provider, suffix)]
 
