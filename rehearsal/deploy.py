@@ -142,12 +142,25 @@ def _zip_directory(source: Path) -> bytes:
     return buffer.getvalue()
 
 
-def publish_assets(emulator: Emulator, assembly: Path, manifest_file: str) -> int:
-    """Upload every file asset of a stack to its destination bucket/key; returns the count."""
-    manifest = json.loads((assembly / manifest_file).read_text())
+def file_assets(assembly: Path) -> list[dict[str, Any]]:
+    """Every file asset (Lambda code) of the Stage, from the asset manifests its manifest lists.
+
+    cloud_assembly reads templates, not assets: the asset manifests are read here.
+    """
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    assets: list[dict[str, Any]] = []
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "cdk:asset-manifest":
+            listed = json.loads((assembly / artifact["properties"]["file"]).read_text())
+            assets += listed.get("files", {}).values()
+    return assets
+
+
+def publish_assets(emulator: Emulator, assembly: Path) -> int:
+    """Upload every file asset of the Stage to its destination bucket/key; returns the count."""
     s3 = emulator.client("s3")
     published = 0
-    for asset in manifest.get("files", {}).values():
+    for asset in file_assets(assembly):
         source = assembly / asset["source"]["path"]
         body = (
             _zip_directory(source)
@@ -205,14 +218,10 @@ def deploy_stack(emulator: Emulator, stack_name: str, template: dict[str, Any]) 
 def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[DeployedStack]:
     """Create every stack of the Stage's assembly, in manifest order, after its assets."""
     assembly = stage_directory(cdk_out, stage_id)
-    # cloud_assembly reads templates only: the asset manifests are read here.
-    manifest = json.loads((assembly / "manifest.json").read_text())
     emulator.client("ssm").put_parameter(
         Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
     )
-    for artifact in manifest["artifacts"].values():
-        if artifact["type"] == "cdk:asset-manifest":
-            publish_assets(emulator, assembly, artifact["properties"]["file"])
+    publish_assets(emulator, assembly)
     return [
         deploy_stack(emulator, template.stack_name, template.body)
         for template in stage_templates(cdk_out, stage_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rehearsal.apigateway import resolve
+from rehearsal.deploy import file_assets
 from rehearsal.target import ProviderTarget, Target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,10 +23,9 @@ WORKER_TIMEOUT = 300
 def asset_of(target: Target, function_name: str) -> Path:
     """The function's code folder in cdk.out, found through the stage's asset manifest."""
     key = resolve(target.function(function_name)["Code"]["S3Key"])
-    for manifest in target.assembly.glob("*.assets.json"):
-        for asset in json.loads(manifest.read_text()).get("files", {}).values():
-            if any(d["objectKey"] == key for d in asset["destinations"].values()):
-                return Path(target.assembly / str(asset["source"]["path"])).resolve()
+    for asset in file_assets(target.assembly):
+        if any(d["objectKey"] == key for d in asset["destinations"].values()):
+            return Path(target.assembly / str(asset["source"]["path"])).resolve()
     raise KeyError(f"no asset for {function_name} ({key})")
 
 

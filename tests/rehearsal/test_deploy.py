@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rehearsal.deploy import prepare_template, stage_region, stage_templates
+from rehearsal.deploy import file_assets, prepare_template, stage_region, stage_templates
 
 
 def write_assembly(root: Path) -> None:
@@ -32,15 +32,30 @@ def write_assembly(root: Path) -> None:
         json.dumps(
             {
                 "artifacts": {
+                    "PipelineDevMessaging.assets": {
+                        "type": "cdk:asset-manifest",
+                        "properties": {"file": "M.assets.json"},
+                    },
                     "PipelineDevMessaging": {
                         **stack,
                         "displayName": "Pipeline/Dev/Messaging",
                         "properties": {"templateFile": "M.json", "stackName": "Dev-Messaging"},
-                    }
+                    },
                 }
             }
         )
     )
+
+
+ASSET = {"source": {"path": "asset.abc", "packaging": "zip"}, "destinations": {"d": {}}}
+
+
+def test_file_assets_are_those_of_the_listed_asset_manifests(tmp_path: Path) -> None:
+    write_assembly(tmp_path)
+    stage = tmp_path / "assembly-Pipeline-Dev"
+    (stage / "M.assets.json").write_text(json.dumps({"files": {"abc": ASSET}}))
+    (stage / "Unlisted.assets.json").write_text(json.dumps({"files": {"x": ASSET}}))
+    assert file_assets(stage) == [ASSET]
 
 
 def test_the_stages_templates_and_region_come_from_the_manifests(tmp_path: Path) -> None:
