@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from rehearsal.emulator import running
-from rehearsal.run import Outcome, rehearse
+from rehearsal.outcome import Outcome
+from rehearsal.run import rehearse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,9 +60,8 @@ def load(cdk_out: Path, messages: int) -> float:
     with contextlib.redirect_stdout(io.StringIO()):  # the deploy notes; the table is not needed
         ((_, outcome),) = rehearse(cdk_out, scenarios=False, load=messages)
     assert isinstance(outcome, Outcome)
-    problems = outcome.ledger.violations() + outcome.mismatches
-    if problems:
-        raise SystemExit(f"the load run lost or duplicated messages: {problems[:3]}")
+    if outcome.problems:
+        raise SystemExit(f"the load run lost or duplicated messages: {outcome.problems[:3]}")
     return outcome.seconds
 
 

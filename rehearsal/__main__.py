@@ -6,7 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from rehearsal.run import Outcome, rehearse
+from pipeline.verify.verdict import Verdict
+from rehearsal.outcome import Outcome
+from rehearsal.run import rehearse
+
+
+def headline(title: str, verdict: Verdict) -> str:
+    """The title and time; for a rehearsal's own runs, the rate and whether all is accounted."""
+    if not isinstance(verdict, Outcome):
+        return f"{title}: {verdict.seconds:.1f} s"
+    sent = verdict.total().sent
+    rate = sent / verdict.seconds if verdict.seconds else 0.0
+    accounted = "invariant holds" if verdict.ok else "INVARIANT BROKEN"
+    return (
+        f"{title}: {sent} messages in {verdict.seconds:.1f} s, {rate:.0f} messages/s, {accounted}"
+    )
 
 
 def main() -> int:
@@ -17,18 +31,13 @@ def main() -> int:
     args = parser.parse_args()
     failed = False
     results = rehearse(args.cdk_out, args.stage, load=args.load, suites=("smoke", "acceptance"))
-    for title, outcome in results:
+    for title, verdict in results:
         print()
-        if isinstance(outcome, Outcome):
-            print(outcome.ledger.table(title, outcome.seconds))
-            problems = outcome.ledger.violations() + outcome.mismatches
-        else:
-            print(f"{title}: {outcome.seconds:.1f} s")
-            print(outcome.table())
-            problems = outcome.problems
-        for problem in problems:
+        print(headline(title, verdict))
+        print(verdict.table())
+        for problem in verdict.problems:
             print(f"  ! {problem}")
-        failed |= bool(problems)
+        failed |= not verdict.ok
     return 1 if failed else 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly.templates import StackTemplate, templates
 from rehearsal.emulator import Emulator
 
 # Emulator limitation: moto's CloudFormation handler for these types cannot read Tags.
@@ -35,13 +36,6 @@ class DeployedStack:
     physical_ids: dict[str, str]
     skipped: dict[str, str] = field(default_factory=dict)
     prepared: list[str] = field(default_factory=list)
-
-    def resources_of_type(self, kind: str) -> dict[str, str]:
-        return {
-            logical: self.physical_ids[logical]
-            for logical, res in self.template["Resources"].items()
-            if res["Type"] == kind and logical in self.physical_ids
-        }
 
 
 def _replace_refs(value: Any, names: dict[str, str]) -> Any:
@@ -120,10 +114,23 @@ def prepare_template(template: dict[str, Any]) -> list[str]:
 
 
 def stage_directory(cdk_out: Path, stage_id: str) -> Path:
+    """The Stage's nested assembly (its asset manifests and code); a one-line error if absent."""
     directory = cdk_out / f"assembly-Pipeline-{stage_id}"
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} not found: run `make synth` first")
     return directory
+
+
+def stage_templates(cdk_out: Path, stage_id: str) -> list[StackTemplate]:
+    """The Stage's stack templates, in manifest order."""
+    stage_directory(cdk_out, stage_id)  # the one-line error when the Stage was not synthesized
+    return [t for t in templates(cdk_out) if t.stack.split("/", 1)[0] == stage_id]
+
+
+def stage_region(cdk_out: Path, stage_id: str) -> str:
+    """The region the Stage deploys to (its one stack's environment)."""
+    (region,) = {t.region for t in stage_templates(cdk_out, stage_id)}
+    return region
 
 
 def _zip_directory(source: Path) -> bytes:
@@ -135,12 +142,25 @@ def _zip_directory(source: Path) -> bytes:
     return buffer.getvalue()
 
 
-def publish_assets(emulator: Emulator, assembly: Path, manifest_file: str) -> int:
-    """Upload every file asset of a stack to its destination bucket/key; returns the count."""
-    manifest = json.loads((assembly / manifest_file).read_text())
+def file_assets(assembly: Path) -> list[dict[str, Any]]:
+    """Every file asset (Lambda code) of the Stage, from the asset manifests its manifest lists.
+
+    cloud_assembly reads templates, not assets: the asset manifests are read here.
+    """
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    assets: list[dict[str, Any]] = []
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "cdk:asset-manifest":
+            listed = json.loads((assembly / artifact["properties"]["file"]).read_text())
+            assets += listed.get("files", {}).values()
+    return assets
+
+
+def publish_assets(emulator: Emulator, assembly: Path) -> int:
+    """Upload every file asset of the Stage to its destination bucket/key; returns the count."""
     s3 = emulator.client("s3")
     published = 0
-    for asset in manifest.get("files", {}).values():
+    for asset in file_assets(assembly):
         source = assembly / asset["source"]["path"]
         body = (
             _zip_directory(source)
@@ -160,48 +180,49 @@ def publish_assets(emulator: Emulator, assembly: Path, manifest_file: str) -> in
     return published
 
 
+def _physical_ids(cfn: Any, stack_name: str, template: dict[str, Any]) -> dict[str, str]:
+    physical: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for res in page["StackResourceSummaries"]:
+            logical = res.get("LogicalResourceId")
+            if logical and logical in template["Resources"]:
+                # moto leaves some physical ids empty (event buses): use the declared name.
+                declared = template["Resources"][logical].get("Properties", {}).get("Name")
+                physical[logical] = res.get("PhysicalResourceId") or str(declared or "")
+    return physical
+
+
+def deploy_stack(emulator: Emulator, stack_name: str, template: dict[str, Any]) -> DeployedStack:
+    """Create one stack from its synthesized template, adapted to the emulator."""
+    cfn = emulator.client("cloudformation")
+    deployable = copy.deepcopy(template)  # the record keeps the synthesized template
+    prepared = prepare_template(deployable)
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(deployable),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    physical = _physical_ids(cfn, stack_name, template)
+    skipped = {
+        logical: res["Type"]
+        for logical, res in template["Resources"].items()
+        if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
+    }
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return DeployedStack(stack_name, template, outputs, physical, skipped, prepared)
+
+
 def deploy_stage(emulator: Emulator, cdk_out: Path, stage_id: str) -> list[DeployedStack]:
-    """Create every stack of the Stage's assembly, in manifest order."""
+    """Create every stack of the Stage's assembly, in manifest order, after its assets."""
     assembly = stage_directory(cdk_out, stage_id)
-    manifest = json.loads((assembly / "manifest.json").read_text())
     emulator.client("ssm").put_parameter(
         Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
     )
-    cfn = emulator.client("cloudformation")
-    deployed = []
-    for artifact in manifest["artifacts"].values():
-        if artifact["type"] == "cdk:asset-manifest":
-            publish_assets(emulator, assembly, artifact["properties"]["file"])
-    for name, artifact in manifest["artifacts"].items():
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-        deployable = copy.deepcopy(template)  # the record keeps the synthesized template
-        prepared = prepare_template(deployable)
-        stack_name = artifact.get("displayName", name).replace("/", "-")
-        cfn.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(deployable),
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-        )
-        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-        if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(
-                f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason')}"
-            )
-        physical: dict[str, str] = {}
-        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-            for res in page["StackResourceSummaries"]:
-                logical = res.get("LogicalResourceId")
-                if logical and logical in template["Resources"]:
-                    # moto leaves some physical ids empty (event buses): use the declared name.
-                    declared = template["Resources"][logical].get("Properties", {}).get("Name")
-                    physical[logical] = res.get("PhysicalResourceId") or str(declared or "")
-        skipped = {
-            logical: res["Type"]
-            for logical, res in template["Resources"].items()
-            if logical not in physical and res["Type"] != "AWS::CDK::Metadata"
-        }
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        deployed.append(DeployedStack(stack_name, template, outputs, physical, skipped, prepared))
-    return deployed
+    publish_assets(emulator, assembly)
+    return [
+        deploy_stack(emulator, template.stack_name, template.body)
+        for template in stage_templates(cdk_out, stage_id)
+    ]

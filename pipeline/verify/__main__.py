@@ -16,8 +16,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from pipeline.verify.outputs import StageOutputs, VerifyError
+from pipeline.verify.outputs import PREFIX, StageOutputs, VerifyError
 from pipeline.verify.suites import SUITES, Settings, run
+from stages import outputs as names
 
 
 def session_for(stage: StageOutputs) -> boto3.Session:
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.verify",
         description=__doc__.split("\n")[0],
-        epilog="Environment: CFN_ApiUrl, CFN_AuditTable, CFN_<Provider>SecretName, "
-        "CFN_<Provider>DeadLetterQueueUrl, CFN_VerificationRoleArn (optional); "
+        epilog=f"Environment: {PREFIX}{names.API_URL}, {PREFIX}{names.AUDIT_TABLE}, "
+        f"{PREFIX}<Provider>{names.SECRET_NAME}, {PREFIX}<Provider>{names.DEAD_LETTER_QUEUE_URL}, "
+        f"{PREFIX}{names.VERIFICATION_ROLE_ARN} (optional); "
         "VERIFY_TIMEOUT_SECONDS, LOAD_MESSAGES, LOAD_RATE set the defaults below.",
     )
     parser.add_argument("suite", choices=SUITES)

@@ -6,50 +6,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.verify.plan import Webhook
 from pipeline.verify.transport import Sent
+from pipeline.verify.verdict import Verdict
 from services.events.models import message_id_for
-
-
-@dataclass
-class Tally:
-    """One provider's ledger: every message sent ends as exactly one of these."""
-
-    sent: int = 0
-    processed: int = 0
-    rejected: int = 0
-    duplicates_suppressed: int = 0
-    missing: int = 0
-    dead_lettered: int = 0
-
-
-@dataclass
-class Verdict:
-    """Per-provider tallies and every problem found; `ok` when there is none."""
-
-    tallies: dict[str, Tally] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def table(self) -> str:
-        header = (
-            f"{'provider':<10}{'sent':>6}{'processed':>11}{'rejected':>10}"
-            f"{'dup. suppr.':>13}{'missing':>9}{'DLQ':>5}"
-        )
-        rows = [header]
-        for name, t in sorted(self.tallies.items()):
-            rows.append(
-                f"{name:<10}{t.sent:>6}{t.processed:>11}{t.rejected:>10}"
-                f"{t.duplicates_suppressed:>13}{t.missing:>9}{t.dead_lettered:>5}"
-            )
-        return "\n".join(rows)
 
 
 class Observer:
@@ -113,9 +75,31 @@ class Observer:
         """Wait until every webhook's ending is recorded (or `timeout`), then account for all."""
         start = self.clock()
         verdict = Verdict()
+        pending = self._answered(verdict, hooks, sents)
+        while pending:
+            for n, pk in list(pending.items()):
+                if self._recorded(verdict, hooks[n], pk):
+                    del pending[n]
+            if not pending or self.clock() - start > timeout:
+                break
+            self.sleep(poll)
+        for n in pending:
+            verdict.tally(hooks[n].provider).missing += 1
+            verdict.problems.append(
+                f"{hooks[n].provider}: {hooks[n].key} not recorded within {timeout:.0f} s"
+            )
+        self._duplicates(verdict, hooks)
+        self._dead_letters(verdict, dead_letters_before or {})
+        verdict.seconds = self.clock() - start
+        return verdict
+
+    def _answered(
+        self, verdict: Verdict, hooks: list[Webhook], sents: list[Sent]
+    ) -> dict[int, str]:
+        """Tally what the API answered; returns the audit key to wait for, per accepted webhook."""
         pending: dict[int, str] = {}
         for n, (hook, sent) in enumerate(zip(hooks, sents, strict=True)):
-            tally = verdict.tallies.setdefault(hook.provider, Tally())
+            tally = verdict.tally(hook.provider)
             if hook.expect == "duplicate":
                 continue
             tally.sent += 1
@@ -128,43 +112,32 @@ class Observer:
                 pending[n] = f"request#{sent.request_id}"
             else:
                 pending[n] = message_id_for(hook.provider, hook.key)
-        while pending:
-            for n, pk in list(pending.items()):
-                wanted = "MessageRejected" if hooks[n].expect == "rejected" else "MessageReceived"
-                seen = self.events(pk)
-                if wanted in seen:
-                    tally = verdict.tallies[hooks[n].provider]
-                    if wanted == "MessageRejected":
-                        tally.rejected += 1
-                    else:
-                        tally.processed += 1
-                    self._expect(
-                        verdict,
-                        hooks[n],
-                        "rejected" if wanted == "MessageRejected" else "processed",
-                    )
-                    del pending[n]
-                elif "MessageRejected" in seen and wanted == "MessageReceived":
-                    verdict.problems.append(f"{hooks[n].provider}: {hooks[n].key} was rejected")
-                    del pending[n]
-            if not pending or self.clock() - start > timeout:
-                break
-            self.sleep(poll)
-        for n in pending:
-            verdict.tallies[hooks[n].provider].missing += 1
-            verdict.problems.append(
-                f"{hooks[n].provider}: {hooks[n].key} not recorded within {timeout:.0f} s"
-            )
-        self._duplicates(verdict, hooks)
-        before = dead_letters_before or {}
+        return pending
+
+    def _recorded(self, verdict: Verdict, hook: Webhook, pk: str) -> bool:
+        """Whether the webhook's ending is in the audit table (tallied when it is)."""
+        wanted = "MessageRejected" if hook.expect == "rejected" else "MessageReceived"
+        seen = self.events(pk)
+        if wanted in seen:
+            tally = verdict.tally(hook.provider)
+            if wanted == "MessageRejected":
+                tally.rejected += 1
+            else:
+                tally.processed += 1
+            self._expect(verdict, hook, "rejected" if wanted == "MessageRejected" else "processed")
+            return True
+        if "MessageRejected" in seen and wanted == "MessageReceived":
+            verdict.problems.append(f"{hook.provider}: {hook.key} was rejected")
+            return True
+        return False
+
+    def _dead_letters(self, verdict: Verdict, before: Mapping[str, int]) -> None:
         for name, depth in self.dead_letter_depths().items():
             grown = depth - before.get(name, 0)
             if name in verdict.tallies:
                 verdict.tallies[name].dead_lettered = grown
             if grown:
                 verdict.problems.append(f"{name}: {grown} message(s) reached the dead-letter queue")
-        verdict.seconds = self.clock() - start
-        return verdict
 
     def _expect(self, verdict: Verdict, hook: Webhook, ended: str) -> None:
         if hook.expect != ended:

@@ -21,6 +21,8 @@ class VerifyError(Exception):
 
 @dataclass(frozen=True)
 class ProviderOutputs:
+    """One provider's outputs the driver reads: its signing secret and its dead-letter queue."""
+
     secret_name: str
     dead_letter_url: str
 

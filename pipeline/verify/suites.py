@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.verify import plan
-from pipeline.verify.observe import Observer, Verdict
+from pipeline.verify.observe import Observer
 from pipeline.verify.outputs import StageOutputs, read_secrets
 from pipeline.verify.transport import HttpTransport, Transport
+from pipeline.verify.verdict import Verdict
 
 SUITES = ("smoke", "acceptance", "load")
 

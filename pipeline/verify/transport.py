@@ -14,11 +14,15 @@ from pipeline.verify.plan import Webhook, webhook_url
 
 @dataclass(frozen=True)
 class Sent:
+    """What the API answered: the HTTP status and its request id."""
+
     status: int
     request_id: str
 
 
 class Transport(Protocol):
+    """Sends one webhook to the Stage."""
+
     def send(self, hook: Webhook) -> Sent: ...
 
 

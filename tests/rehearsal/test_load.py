@@ -1,8 +1,9 @@
-"""The load sender's pacing: held back while too much is in flight, never stopped for good."""
+"""The load sender: paced (held back while too much is in flight, never stopped for good) and
+batched ten to a call, the providers taking turns."""
 
 from __future__ import annotations
 
-from rehearsal.run import Pacer
+from rehearsal.load import Pacer, chunks
 
 
 class Clock:
@@ -46,3 +47,14 @@ def test_a_stalled_consumer_slows_the_sender_but_never_stops_it() -> None:
     pacer = Pacer(lambda: 0, window=10, accepted=100, patience=2.0, clock=clock, sleep=clock.sleep)
     pacer.wait()
     assert 2.0 <= clock.slept < 2.1
+
+
+def test_batches_of_ten_with_the_providers_taking_turns() -> None:
+    pending = {
+        "a": [(n, {"MessageBody": str(n)}) for n in range(0, 25)],
+        "b": [(n, {"MessageBody": str(n)}) for n in range(25, 37)],
+    }
+    order = [(start, provider, len(chunk)) for start, provider, chunk in chunks(pending)]
+    assert order == [(0, "a", 10), (0, "b", 10), (10, "a", 10), (10, "b", 2), (20, "a", 5)]
+    sent = [n for _, _, chunk in chunks(pending) for n, _ in chunk]
+    assert sorted(sent) == list(range(37))
