@@ -56,7 +56,9 @@ def webhook_api(
         # AWS::ApiGateway::Account is one setting per account and region: the role API Gateway
         # logs with. Off where a landing zone already manages it (logging needs it set).
         cloud_watch_role=settings.manage_account_logging_role,
-        cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+        cloud_watch_role_removal_policy=(
+            RemovalPolicy.RETAIN if settings.manage_account_logging_role else None
+        ),
         deploy_options=_stage_options(settings, routes, access_logs),
     )
     # An unknown provider has no resource: answer 404, not API Gateway's default 403.

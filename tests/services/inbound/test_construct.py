@@ -233,7 +233,7 @@ def test_waf_protects_the_stage_with_a_configured_rate_rule(synth: Synth) -> Non
     assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
 
 
-def _probe_inbound() -> Inbound:
+def _probe_inbound(settings: InboundSettings | None = None) -> Inbound:
     app = cdk.App(context=cdk_json_context())  # same feature flags as the real app
     stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1"))
     return Inbound(
@@ -241,7 +241,7 @@ def _probe_inbound() -> Inbound:
         "Inbound",
         key=kms.Key(stack, "Key", enable_key_rotation=True),
         bus=events.EventBus(stack, "Bus"),
-        settings=InboundSettings(),
+        settings=settings or InboundSettings(),
         removal_policy=cdk.RemovalPolicy.DESTROY,
         powertools_version="3.37.0",
     )
@@ -329,16 +329,6 @@ def test_adding_a_provider_module_adds_its_infrastructure(
 @pytest.mark.parametrize("managed", [True, False])
 def test_the_account_wide_api_gateway_logging_role_is_a_config_choice(managed: bool) -> None:
     """AWS::ApiGateway::Account overwrites an account-level setting a landing zone may own."""
-    app = cdk.App()
-    stack = cdk.Stack(app, "Stack", env=cdk.Environment(account="222222222222", region="eu-west-1"))
-    Inbound(
-        stack,
-        "Inbound",
-        key=kms.Key(stack, "Key", enable_key_rotation=True),
-        bus=events.EventBus(stack, "Bus"),
-        settings=InboundSettings(manage_account_logging_role=managed),
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-        powertools_version="3.37.0",
-    )
-    template = Template.from_stack(stack)
+    inbound = _probe_inbound(InboundSettings(manage_account_logging_role=managed))
+    template = Template.from_stack(cdk.Stack.of(inbound))
     template.resource_count_is("AWS::ApiGateway::Account", 1 if managed else 0)
