@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from policies.findings import Finding
 
 if TYPE_CHECKING:  # imported where used: the scanner runner loads the registry without jsii
     import aws_cdk as cdk
@@ -176,16 +178,6 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
         for entry, _ in hits:
             applied[entry] += 1
     return applied
-
-
-class Finding(Protocol):
-    """What the registry needs of a scanner finding: its namespaced rule and construct path."""
-
-    @property
-    def registry_rule(self) -> str: ...
-
-    @property
-    def construct_path(self) -> str: ...
 
 
 @dataclass(frozen=True)

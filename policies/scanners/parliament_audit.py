@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
-from parliament import analyze_policy_string, enhance_finding
-from parliament.cli import is_finding_filtered
+# This folder also holds the project's parliament.py: import the venv's parliament package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from parliament import analyze_policy_string, enhance_finding  # noqa: E402
+from parliament.cli import is_finding_filtered  # noqa: E402
 
 
 def audit(policies: list[dict[str, Any]]) -> dict[str, Any]:
