@@ -1,11 +1,6 @@
-"""The acknowledgements registry: every accepted finding, its reason and its owner.
+"""The acknowledgements registry (acknowledgements.toml): each accepted finding, why, its owner.
 
-Entries live in `acknowledgements.toml`. cdk-nag entries are applied with the plugin-namespaced id
-on the constructs their path patterns match; acknowledging a whole Stack or Stage is refused. Rule
-ids may contain `{account}` and `{region}`, resolved from the stack that holds the construct, so the
-registry does not go stale when the deployment config points at other accounts. Entries of the
-scanners that read `cdk.out` (namespaces in SCANNER_NAMESPACES) are not applied at synth: the
-scanner runner matches them against its findings by construct path (`match_findings`).
+cdk-nag entries are acknowledged on constructs at synth; scanner entries are matched on cdk.out.
 """
 
 from __future__ import annotations

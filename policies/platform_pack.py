@@ -1,9 +1,6 @@
 """The project's cdk-nag v3 rule pack: encryption, TLS, DLQs, least privilege, tags, retention.
 
-A `NagPack` like AwsSolutions and Serverless, so its findings and acknowledgements appear in the
-same validation report. It overrides `validate` to read the synthesized templates the framework
-hands it instead of walking the construct tree: one jsii call for the whole pack, not several
-per resource. Findings carry each resource's aws:cdk:path, so acknowledgements apply as usual.
+A `NagPack` whose `validate` reads the synthesized templates (one jsii call for the whole pack).
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ class UnitDiff:
 
 @dataclass
 class Diff:
+    """The changes of every unit present in both synth outputs, and the units added or removed."""
+
     units: list[UnitDiff]
     added_units: list[str]
     removed_units: list[str]

@@ -1,8 +1,6 @@
 """Audit resolved IAM policy documents with parliament; runs in the scanner venv, not the project's.
 
-Reads `[{"id": ..., "document": {...}}, ...]` as JSON on stdin and writes
-`{"version": ..., "results": [{"id": ..., "findings": [...]}]}` to stdout. Standard library and
-parliament only: this file must not import the project.
+JSON jobs `[{"id", "document"}]` on stdin, `{"version", "results"}` on stdout; no project imports.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """What every scanner shares: its inputs (`Scan`), its output (`ToolRun`), running it in its venv.
 
-The scanners live in their own virtual environment (`.venv-scanners`, see requirements-scanners.txt)
-because their dependencies clash with the project's pins; this package runs on the project's
-Python and only shells out to that environment.
+The scanners' own venv (`.venv-scanners`, requirements-scanners.txt) avoids clashing pins: this
+package runs on the project's Python and only shells out to it.
 """
 
 from __future__ import annotations
