@@ -63,7 +63,7 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(JUNIT_XSD) ## Create .venv and node_modules f
 synth: setup scanners ## Synthesize offline, gated by the policy packs and the scanners; write the reports
 	rm -rf cdk.out
 	$(CDK) synth --quiet || { status=$$?; $(REPORT) || true; exit $$status; }
-	$(BIN)/python scripts/synth_summary.py cdk.out
+	$(BIN)/python -m scripts.synth_summary cdk.out
 	$(BIN)/python -m policies.scanners cdk.out || { status=$$?; $(REPORT) || true; exit $$status; }
 	$(REPORT)
 

@@ -1,8 +1,6 @@
 """Resolve CloudFormation intrinsics in a policy document into plausible literal values.
 
-parliament reads IAM policies, not templates: fed `{"Fn::GetAtt": [...]}` it reports INVALID_ARN.
-Each reference becomes an ARN (or name, id, URL) of the shape the referenced resource type really
-returns, so parliament can check that actions and resources match.
+Each reference becomes a value of the shape its resource type returns, so parliament can read it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly import manifest
+from cloud_assembly.manifest import Artifact
+
 
 @dataclass(frozen=True)
 class StackTemplate:
@@ -23,10 +26,18 @@ class StackTemplate:
     stack_name: str
     account: str
     region: str
+    path: str = ""  # the stack's construct path: "Pipeline", "Pipeline/Dev/Messaging"
+    stage: str = ""  # the construct path of the Stage holding it ("" at top level)
+    termination_protection: bool = False
+    asset_manifest: str = ""  # its asset manifest, relative to the root ("" if it has none)
+
+    @property
+    def file(self) -> Path:
+        return self.root / self.relpath
 
     @cached_property
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads((self.root / self.relpath).read_text())
+        body: dict[str, Any] = json.loads(self.file.read_text())
         return body
 
     @cached_property
@@ -37,37 +48,61 @@ class StackTemplate:
             for logical_id, resource in self.body.get("Resources", {}).items()
         }
 
+    def construct_path(self, logical_id: str) -> str:
+        """The resource's construct path, or `<stack path>/<logical id>` where it has none."""
+        return self.construct_paths.get(logical_id) or f"{self.path}/{logical_id}"
+
 
 def templates(outdir: Path) -> list[StackTemplate]:
     """Every stack template of the assembly at `outdir`, nested Stage assemblies included."""
-    found: list[StackTemplate] = []
-    _walk(outdir, Path("."), nested=False, found=found)
+    walked = list(manifest.artifacts(outdir))
+    found = [_stack(outdir, a, walked) for a in walked if a.type == manifest.STACK]
     if not found:
         raise FileNotFoundError(f"{outdir}: no stack templates in manifest.json")
     return found
 
 
-def _walk(root: Path, here: Path, *, nested: bool, found: list[StackTemplate]) -> None:
-    manifest = json.loads((root / here / "manifest.json").read_text())
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        properties = artifact.get("properties", {})
-        if artifact["type"] == "cdk:cloud-assembly":
-            _walk(root, here / properties["directoryName"], nested=True, found=found)
-        elif artifact["type"] == "aws:cloudformation:stack":
-            display = artifact.get("displayName", artifact_id)
-            # A Stage's stacks live under the pipeline stack that owns the Stage: drop that prefix.
-            stack = display.split("/", 1)[1] if nested and "/" in display else display
-            _, _, account_region = artifact.get("environment", "aws://unknown/unknown").partition(
-                "aws://"
-            )
-            account, _, region = account_region.partition("/")
-            found.append(
-                StackTemplate(
-                    root=root,
-                    relpath=(here / properties["templateFile"]).as_posix(),
-                    stack=stack,
-                    stack_name=properties.get("stackName", artifact_id),
-                    account=account,
-                    region=region,
-                )
-            )
+def stack_at(template_file: Path) -> StackTemplate:
+    """The stack whose template is `template_file`, read from the manifests around it.
+
+    For callers handed template files rather than an assembly (cdk-nag's validation plugins).
+    """
+    for root in dict.fromkeys((manifest.assembly_root(template_file.parent), template_file.parent)):
+        walked = list(manifest.artifacts(root))
+        for artifact in walked:
+            if artifact.type == manifest.STACK and _file(root, artifact) == template_file:
+                return _stack(root, artifact, walked)
+    raise FileNotFoundError(f"{template_file}: no stack in the manifest beside it")
+
+
+def _file(root: Path, artifact: Artifact) -> Path:
+    return root / artifact.directory / str(artifact.properties["templateFile"])
+
+
+def _stack(root: Path, artifact: Artifact, walked: list[Artifact]) -> StackTemplate:
+    properties = artifact.properties
+    display = artifact.display_name
+    # A Stage's stacks live under the pipeline stack that owns the Stage: drop that prefix.
+    stack = display.split("/", 1)[1] if artifact.nested and "/" in display else display
+    account, region = manifest.environment(artifact.body.get("environment"))
+    assets = [
+        a
+        for a in walked
+        if a.type == manifest.ASSET_MANIFEST
+        and a.directory == artifact.directory
+        and a.id in artifact.body.get("dependencies", [])
+    ]
+    return StackTemplate(
+        root=root,
+        relpath=(artifact.directory / properties["templateFile"]).as_posix(),
+        stack=stack,
+        stack_name=properties.get("stackName", artifact.id),
+        account=account,
+        region=region,
+        path=display,
+        stage=artifact.stage,
+        termination_protection=bool(properties.get("terminationProtection", False)),
+        asset_manifest=(
+            (artifact.directory / assets[0].properties["file"]).as_posix() if assets else ""
+        ),
+    )

@@ -1,11 +1,6 @@
-"""The acknowledgements registry: every accepted finding, its reason and its owner.
+"""The acknowledgements registry (acknowledgements.toml): each accepted finding, why, its owner.
 
-Entries live in `acknowledgements.toml`. cdk-nag entries are applied with the plugin-namespaced id
-on the constructs their path patterns match; acknowledging a whole Stack or Stage is refused. Rule
-ids may contain `{account}` and `{region}`, resolved from the stack that holds the construct, so the
-registry does not go stale when the deployment config points at other accounts. Entries of the
-scanners that read `cdk.out` (namespaces in SCANNER_NAMESPACES) are not applied at synth: the
-scanner runner matches them against its findings by construct path (`match_findings`).
+cdk-nag entries are acknowledged on constructs at synth; scanner entries are matched on cdk.out.
 """
 
 from __future__ import annotations
@@ -16,7 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from policies.findings import Finding
 
 if TYPE_CHECKING:  # imported where used: the scanner runner loads the registry without jsii
     import aws_cdk as cdk
@@ -176,16 +173,6 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
         for entry, _ in hits:
             applied[entry] += 1
     return applied
-
-
-class Finding(Protocol):
-    """What the registry needs of a scanner finding: its namespaced rule and construct path."""
-
-    @property
-    def registry_rule(self) -> str: ...
-
-    @property
-    def construct_path(self) -> str: ...
 
 
 @dataclass(frozen=True)

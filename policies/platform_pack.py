@@ -1,25 +1,21 @@
 """The project's cdk-nag v3 rule pack: encryption, TLS, DLQs, least privilege, tags, retention.
 
-A `NagPack` like AwsSolutions and Serverless, so its findings and acknowledgements appear in the
-same validation report. It overrides `validate` to read the synthesized templates the framework
-hands it instead of walking the construct tree: one jsii call for the whole pack, not several
-per resource. Findings carry each resource's aws:cdk:path, so acknowledgements apply as usual.
+A `NagPack` whose `validate` reads the synthesized templates (one jsii call for the whole pack).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import NagPack
 from constructs import IConstruct
 
+from cloud_assembly.templates import StackTemplate, stack_at
+from policies.findings import Finding
 from policies.rules import discover
 from policies.rules.base import Compliance, Level, Resource, Rule, StackContext
 
@@ -49,37 +45,6 @@ def taggable(resource_type: str) -> bool:
     return hasattr(cls, "cdk_tag_manager") or isinstance(getattr(cls, "tags", None), property)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One rule's finding on one resource, in the terms of cdk-nag's report."""
-
-    rule_name: str
-    description: str
-    severity: str
-    construct_path: str
-    logical_id: str
-    template_path: str
-
-
-@dataclass(frozen=True)
-class CheckedStack:
-    """A stack as the validation framework hands it over: construct path and template file
-    (not the scanners' `assembly.StackTemplate`, which is read from the manifests)."""
-
-    path: str
-    template_path: str
-
-
-def _termination_protection(template_path: Path) -> bool:
-    """From the cloud assembly manifest next to the template (what CloudFormation is given)."""
-    manifest = json.loads((template_path.parent / "manifest.json").read_text())
-    for artifact in manifest.get("artifacts", {}).values():
-        properties = artifact.get("properties", {})
-        if properties.get("templateFile") == template_path.name:
-            return bool(properties.get("terminationProtection", False))
-    return False
-
-
 class PlatformChecks(NagPack):
     """The `Platform` pack; `retain_data` names the stacks whose environments keep their data."""
 
@@ -106,24 +71,21 @@ class PlatformChecks(NagPack):
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         """Called once by the framework after synth, with every stack's template."""
-        stacks = [
-            CheckedStack(path=s.stack_construct_path, template_path=s.template_path)
-            for s in context.stack_templates
-        ]
+        stacks = [stack_at(Path(s.template_path)) for s in context.stack_templates]
         grouped: dict[str, list[Finding]] = {}
         for finding in self.check_templates(stacks):
-            grouped.setdefault(finding.rule_name, []).append(finding)
+            grouped.setdefault(finding.rule, []).append(finding)
         violations = [
             cdk.PolicyViolation(
                 rule_name=rule_name,
-                description=found[0].description,
+                description=found[0].message,
                 severity=found[0].severity,
                 violating_resources=[
                     cdk.PolicyViolatingResource(
                         locations=["Properties"],
                         construct_path=f.construct_path or None,
                         resource_logical_id=f.logical_id,
-                        template_path=f.template_path,
+                        template_path=f.template,
                     )
                     for f in found
                 ],
@@ -132,15 +94,13 @@ class PlatformChecks(NagPack):
         ]
         return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
 
-    def check_templates(self, stacks: Iterable[CheckedStack]) -> Iterator[Finding]:
+    def check_templates(self, stacks: Iterable[StackTemplate]) -> Iterator[Finding]:
         """Every rule on every resource of the given templates (no jsii involved)."""
         for stack in stacks:
-            template_path = Path(stack.template_path)
-            template: dict[str, Any] = json.loads(template_path.read_text())
             context = StackContext(
                 path=stack.path,
-                template=template,
-                termination_protection=_termination_protection(template_path),
+                template=stack.body,
+                termination_protection=stack.termination_protection,
                 retain_data=stack.path in self._retained,
             )
             for logical_id, body in context.resources.items():
@@ -152,7 +112,7 @@ class PlatformChecks(NagPack):
                     context, logical_id, taggable=taggable(resource_type)
                 )
                 for rule in applicable:
-                    yield from self._findings(rule, resource, str(template_path))
+                    yield from self._findings(rule, resource, str(stack.file))
 
     def _findings(self, rule: Rule, resource: Resource, template_path: str) -> Iterator[Finding]:
         """cdk-nag's applyRule semantics: a suffix per listed finding; an error is a finding."""
@@ -172,12 +132,13 @@ class PlatformChecks(NagPack):
         severity = "error" if rule.level == Level.ERROR else "warning"
         for name, text in names:
             yield Finding(
-                rule_name=name,
-                description=text,
-                severity=severity,
+                source=PACK_NAME,
+                rule=name,
                 construct_path=resource.path,
+                message=text,
+                severity=severity,
+                template=template_path,
                 logical_id=resource.logical_id,
-                template_path=template_path,
             )
 
     def _check_resource(self, node: cdk.CfnResource) -> None:

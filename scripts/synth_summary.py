@@ -7,29 +7,21 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from cloud_assembly.templates import templates
+
 
 def main(out: Path) -> int:
-    manifest = json.loads((out / "manifest.json").read_text())
     print("\nStacks")
-    rows = []
-    for name, art in manifest["artifacts"].items():
-        if art["type"] == "aws:cloudformation:stack":
-            rows.append(("toolchain", name, art.get("environment", "")))
-        elif art["type"] == "cdk:cloud-assembly":
-            nested = json.loads(
-                (out / art["properties"]["directoryName"] / "manifest.json").read_text()
-            )
-            for stack, nart in nested["artifacts"].items():
-                if nart["type"] == "aws:cloudformation:stack":
-                    rows.append(
-                        (
-                            name.removeprefix("assembly-Pipeline-"),
-                            nart.get("displayName", stack),
-                            nart.get("environment", ""),
-                        )
-                    )
+    rows = [
+        (
+            stack.stage.rsplit("/", 1)[-1] if stack.stage else "toolchain",
+            stack.path,
+            f"{stack.account}/{stack.region}",
+        )
+        for stack in templates(out)
+    ]
     for where, stack, env in rows:
-        print(f"  {where:<20} {stack:<32} {env.removeprefix('aws://')}")
+        print(f"  {where:<20} {stack:<32} {env}")
     report_file = out / "validation-report.json"
     if not report_file.exists():
         print("\nPolicy packs: no validation report (were the packs registered?)")

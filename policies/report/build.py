@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from policies.findings import Finding
 from policies.report import summaries
 from policies.report.document import Section, Table
-from policies.report.model import Assembly, Finding, Unit
+from policies.report.model import Assembly, Unit
 from policies.report.packs import rules_per_pack
 
 PACKS = ("AwsSolutions", "Serverless", "Platform")
@@ -53,7 +54,7 @@ def summary_table(assembly: Assembly, unit: Unit) -> Table:
 def findings_table(findings: list[Finding]) -> Table:
     return Table(
         ["Source", "Rule", "Construct", "Severity", "What"],
-        [[f.source, f.rule, f"`{f.path}`", f.severity, f.description] for f in findings],
+        [[f.source, f.rule, f"`{f.where}`", f.severity, f.message] for f in findings],
         empty="None: nothing is open.",
     )
 
@@ -62,8 +63,8 @@ def acknowledged_table(findings: list[Finding]) -> Table:
     return Table(
         ["Source", "Rule", "Construct", "Acknowledged at", "Reason"],
         [
-            [f.source, f.rule, f"`{f.path}`", f"`{f.acknowledged_at}`", f.reason]
-            for f in sorted(findings, key=lambda f: (f.source, f.rule, f.path))
+            [f.source, f.rule, f"`{f.where}`", f"`{f.acknowledged_at}`", f.reason]
+            for f in sorted(findings, key=lambda f: f.key)
         ],
     )
 
@@ -137,7 +138,7 @@ def unit_document(assembly: Assembly, unit: Unit) -> Section:
         Table(
             ["Stack", "Template", "Termination protection"],
             [
-                [s.path, f"`{s.template_file}`", "yes" if s.termination_protection else "no"]
+                [s.path, f"`{s.relpath}`", "yes" if s.termination_protection else "no"]
                 for s in unit.stacks
             ],
         )

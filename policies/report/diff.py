@@ -5,12 +5,13 @@ This is what a prod approver reads: the release's security delta, not the whole 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
+from policies.findings import Finding
 from policies.report import summaries
 from policies.report.document import Section, Table
-from policies.report.model import Assembly, Finding, Unit
+from policies.report.model import Assembly, Unit
 
 
 @dataclass
@@ -34,18 +35,45 @@ class UnitDiff:
 
 @dataclass
 class Diff:
+    """The changes of every unit present in both synth outputs, and the units added or removed."""
+
     units: list[UnitDiff]
     added_units: list[str]
     removed_units: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "units": [{f.name: _json(getattr(u, f.name)) for f in fields(u)} for u in self.units],
+            "added_units": list(self.added_units),
+            "removed_units": list(self.removed_units),
+        }
 
     @property
     def broadens_permissions(self) -> bool:
         return any(u.added_permissions or u.trust_changes for u in self.units) or bool(
             self.added_units
         )
+
+
+def _json(value: Any) -> Any:
+    """diff.json's form of a value: findings keep the keys the published diffs have used."""
+    if isinstance(value, Finding):
+        return {
+            "source": value.source,
+            "rule": value.rule,
+            "path": value.where,
+            "description": value.message,
+            "severity": value.severity,
+            "reason": value.reason,
+            "acknowledged_at": value.acknowledged_at,
+            "template_file": value.template,
+            "logical_id": value.logical_id,
+        }
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [_json(item) for item in value]
+    return value
 
 
 def _findings(unit: Unit, acknowledged: bool) -> dict[tuple[str, str, str], Finding]:
@@ -108,7 +136,7 @@ def compare(old: Assembly, new: Assembly) -> Diff:
 
 
 def _finding_rows(findings: list[Finding]) -> list[list[str]]:
-    return [[f.source, f.rule, f"`{f.path}`", f.reason or f.description] for f in findings]
+    return [[f.source, f.rule, f"`{f.where}`", f.reason or f.message] for f in findings]
 
 
 def document(diff: Diff, base_label: str) -> Section:
@@ -152,7 +180,7 @@ def document(diff: Diff, base_label: str) -> Section:
                 Table(
                     ["Rule", "Construct", "Before", "After"],
                     [
-                        [a.rule, f"`{a.path}`", a.reason, b.reason]
+                        [a.rule, f"`{a.where}`", a.reason, b.reason]
                         for a, b in unit.changed_acknowledgements
                     ],
                 )

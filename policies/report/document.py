@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Table:
+    """A table of a report document: headers, rows, and what to say when it is empty."""
+
     headers: list[str]
     rows: list[list[str]]
     empty: str = "None."
@@ -20,6 +22,8 @@ class Table:
 
 @dataclass
 class Section:
+    """A titled part of a report document holding text, tables and sub-sections."""
+
     title: str
     blocks: list[str | Table | Section] = field(default_factory=list)
     anchor: str = ""

@@ -8,7 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from policies.report.model import Assembly, Finding, Unit
+from policies.findings import Finding
+from policies.report.model import Assembly, Unit
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -28,13 +29,13 @@ def _line_of(template: Path, logical_id: str) -> int:
 
 def _locate(assembly: Assembly, unit: Unit, finding: Finding) -> tuple[str, str]:
     """(template file, logical id) of the resource a finding names."""
-    if finding.template_file and finding.logical_id:
-        return finding.template_file, finding.logical_id
+    if finding.template and finding.logical_id:
+        return finding.template, finding.logical_id
     for stack in unit.stacks:
-        for logical_id, body in stack.template.get("Resources", {}).items():
-            if body.get("Metadata", {}).get("aws:cdk:path") == finding.path:
-                return stack.template_file, logical_id
-    return (unit.stacks[0].template_file if unit.stacks else ""), ""
+        for logical_id, body in stack.body.get("Resources", {}).items():
+            if body.get("Metadata", {}).get("aws:cdk:path") == finding.where:
+                return stack.relpath, logical_id
+    return (unit.stacks[0].relpath if unit.stacks else ""), ""
 
 
 def sarif(assembly: Assembly, uri_prefix: str = "cdk.out/") -> dict[str, Any]:
@@ -56,7 +57,7 @@ def sarif(assembly: Assembly, uri_prefix: str = "cdk.out/") -> dict[str, Any]:
                     {
                         "id": base_rule,
                         "shortDescription": {"text": base_rule},
-                        "fullDescription": {"text": finding.description or base_rule},
+                        "fullDescription": {"text": finding.message or base_rule},
                     }
                 )
             template, logical_id = _locate(assembly, unit, finding)
@@ -69,12 +70,12 @@ def sarif(assembly: Assembly, uri_prefix: str = "cdk.out/") -> dict[str, Any]:
                         else 1
                     },
                 },
-                "logicalLocations": [{"fullyQualifiedName": finding.path, "kind": "resource"}],
+                "logicalLocations": [{"fullyQualifiedName": finding.where, "kind": "resource"}],
             }
             result: dict[str, Any] = {
                 "ruleId": base_rule,
                 "level": _LEVEL.get(finding.severity.lower(), "warning"),
-                "message": {"text": f"{finding.rule} at {finding.path}: {finding.description}"},
+                "message": {"text": f"{finding.rule} at {finding.where}: {finding.message}"},
                 "locations": [location],
                 "properties": {"unit": unit.name},
             }
@@ -103,12 +104,12 @@ def junit(assembly: Assembly) -> str:
                 failure = ET.SubElement(
                     case, "failure", message=f"{len(opened)} open finding(s)", type="policy"
                 )
-                failure.text = "\n".join(f"{f.rule} at {f.path}" for f in opened)
+                failure.text = "\n".join(f"{f.rule} at {f.where}" for f in opened)
         for finding in unit.findings:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=f"{finding.rule} at {finding.path}",
+                name=f"{finding.rule} at {finding.where}",
                 classname=f"{unit.name}.{finding.source}",
             )
             cases += 1
@@ -116,9 +117,9 @@ def junit(assembly: Assembly) -> str:
                 ET.SubElement(case, "skipped", message=f"acknowledged: {finding.reason}")
             else:
                 failure = ET.SubElement(
-                    case, "failure", message=finding.description[:200], type="policy"
+                    case, "failure", message=finding.message[:200], type="policy"
                 )
-                failure.text = finding.description
+                failure.text = finding.message
         unit_failures = len(unit.open) + len({f.source for f in unit.open})
         suite.set("tests", str(cases))
         suite.set("failures", str(unit_failures))

@@ -7,44 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly.templates import StackTemplate, templates
+from policies.findings import Finding
+
 SCANNER_RESULTS = Path("scanners") / "results.json"
-
-
-@dataclass(frozen=True)
-class Stack:
-    """One synthesized stack: its construct path, template file (relative to cdk.out), body."""
-
-    path: str
-    template_file: str
-    template: dict[str, Any]
-    termination_protection: bool
-
-    def resource_path(self, logical_id: str) -> str:
-        body = self.template.get("Resources", {}).get(logical_id, {})
-        return str(body.get("Metadata", {}).get("aws:cdk:path", f"{self.path}/{logical_id}"))
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A policy finding: open, or acknowledged with a reason at a construct."""
-
-    source: str  # plugin (AwsSolutions, Serverless, Platform) or scanner (cfn-lint, checkov, ...)
-    rule: str
-    path: str
-    description: str
-    severity: str
-    reason: str = ""
-    acknowledged_at: str = ""
-    template_file: str = ""
-    logical_id: str = ""
-
-    @property
-    def acknowledged(self) -> bool:
-        return bool(self.reason)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.source, self.rule, self.path)
 
 
 @dataclass
@@ -53,7 +19,7 @@ class Unit:
 
     name: str
     prefix: str
-    stacks: list[Stack] = field(default_factory=list)
+    stacks: list[StackTemplate] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     scanners: list[dict[str, Any]] = field(default_factory=list)
 
@@ -87,42 +53,18 @@ class Assembly:
         return best
 
 
-def _stacks(root: Path, directory: Path) -> list[tuple[Stack, str | None]]:
-    """(stack, nested assembly display name) for every stack, nested assemblies included."""
-    manifest = json.loads((directory / "manifest.json").read_text())
-    found: list[tuple[Stack, str | None]] = []
-    for artifact in manifest.get("artifacts", {}).values():
-        properties = artifact.get("properties", {})
-        if artifact["type"] == "aws:cloudformation:stack":
-            template = directory / properties["templateFile"]
-            found.append(
-                (
-                    Stack(
-                        path=artifact.get("displayName", template.stem),
-                        template_file=str(template.relative_to(root)),
-                        template=json.loads(template.read_text()),
-                        termination_protection=bool(properties.get("terminationProtection")),
-                    ),
-                    None if directory == root else directory.name,
-                )
-            )
-        elif artifact["type"] == "cdk:cloud-assembly":
-            found.extend(_stacks(root, directory / properties["directoryName"]))
-    return found
-
-
 def unit_name(stage_path: str) -> str:
     return stage_path.rsplit("/", 1)[-1]
 
 
 def load(root: Path) -> Assembly:
     units: dict[str, Unit] = {}
-    for stack, nested in _stacks(root, root):
-        if nested is None:
-            unit = units.setdefault(stack.path, Unit(name=stack.path, prefix=stack.path))
-        else:
-            stage = stack.path.rsplit("/", 1)[0]
-            unit = units.setdefault(stage, Unit(name=unit_name(stage), prefix=stage))
+    for stack in templates(root):
+        prefix = (
+            stack.stage or stack.path
+        )  # a Stage's stacks share a unit; the toolchain has its own
+        name = unit_name(prefix) if stack.stage else prefix
+        unit = units.setdefault(prefix, Unit(name=name, prefix=prefix))
         unit.stacks.append(stack)
     # Stages first in deployment order is what readers expect; the toolchain stack leads.
     ordered = sorted(units.values(), key=lambda u: (u.prefix.count("/"), 0))
@@ -145,13 +87,15 @@ def _read_validation_report(assembly: Assembly) -> None:
         for violation, acknowledged in groups:
             for construct in violation.get("violatingConstructs", []):
                 path = construct.get("constructPath", "")
+                reason = violation.get("reason", "") if acknowledged else ""
                 finding = Finding(
                     source=name,
                     rule=violation["ruleName"],
-                    path=path,
-                    description=violation.get("description", ""),
+                    construct_path=path,
+                    message=violation.get("description", ""),
                     severity=violation.get("severity", "error"),
-                    reason=violation.get("reason", "") if acknowledged else "",
+                    status="acknowledged" if reason else "failed",
+                    reason=reason,
                     acknowledged_at=violation.get("acknowledgedAt", "") if acknowledged else "",
                 )
                 unit = assembly.unit_for(path)
@@ -165,7 +109,7 @@ def _read_scanners(assembly: Assembly) -> None:
         return
     data = json.loads(results_file.read_text())
     assembly.scanner_summary = list(data.get("summary", []))
-    by_template = {s.template_file: u for u in assembly.units for s in u.stacks}
+    by_template = {s.relpath: u for u in assembly.units for s in u.stacks}
     for item in data.get("findings", []):
         unit = by_template.get(item.get("template", ""))
         if unit is None:
@@ -173,18 +117,20 @@ def _read_scanners(assembly: Assembly) -> None:
         unit.scanners.append(item)
         if item.get("status") not in ("failed", "acknowledged"):
             continue
+        acknowledged = item["status"] == "acknowledged"
+        reason = item.get("reason", "") if acknowledged else ""
         unit.findings.append(
             Finding(
                 source=item["tool"],
                 rule=item["rule"],
-                path=item.get("construct_path") or item.get("resource", ""),
-                description=item.get("message", ""),
+                construct_path=item.get("construct_path", ""),
+                message=item.get("message", ""),
                 severity=item.get("severity", ""),
-                reason=item.get("reason", "") if item["status"] == "acknowledged" else "",
-                acknowledged_at=item.get("construct_path", "")
-                if item["status"] == "acknowledged"
-                else "",
-                template_file=item.get("template", ""),
+                template=item.get("template", ""),
                 logical_id=item.get("resource", ""),
+                stack=item.get("stack", ""),
+                status="acknowledged" if reason else "failed",
+                reason=reason,
+                acknowledged_at=item.get("construct_path", "") if acknowledged else "",
             )
         )

@@ -10,13 +10,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.report.model import Stack
+from cloud_assembly.templates import StackTemplate as Stack
 from policies.rules.base import Resource, StackContext, as_list, referenced_ids
 from policies.rules.customer_managed_key import KEY_PROPERTIES, is_customer_managed, values_at
 
 
 def short_path(stack: Stack, logical_id: str) -> str:
-    path = stack.resource_path(logical_id)
+    path = stack.construct_path(logical_id)
     path = path.removeprefix(stack.path + "/").removesuffix("/Resource")
     return path.removesuffix("/Default")
 
@@ -106,7 +106,7 @@ def _principals(statement: dict[str, Any], stack: Stack) -> list[str]:
 
 
 def roles(stack: Stack) -> list[RoleSummary]:
-    resources: dict[str, Any] = stack.template.get("Resources", {})
+    resources: dict[str, Any] = stack.body.get("Resources", {})
     summaries: dict[str, RoleSummary] = {}
     for logical_id, body in resources.items():
         if body.get("Type") != "AWS::IAM::Role":
@@ -157,9 +157,9 @@ class Store:
 
 
 def stores(stack: Stack) -> list[Store]:
-    context = StackContext(path=stack.path, template=stack.template)
+    context = StackContext(path=stack.path, template=stack.body)
     found = []
-    for logical_id, body in stack.template.get("Resources", {}).items():
+    for logical_id, body in stack.body.get("Resources", {}).items():
         kind = body.get("Type")
         if kind not in KEY_PROPERTIES:
             continue

@@ -1,8 +1,6 @@
 """What a project rule sees (one resource of a synthesized template, with its stack) and returns.
 
-Rules read the template CDK wrote, not the constructs: cross-resource questions (which policy
-protects this queue, which mapping reads from it) become dictionary lookups, and a rule can be
-tested on a hand-written template as well as on a synthesized construct.
+Rules read the template CDK wrote, so cross-resource questions become dictionary lookups.
 """
 
 from __future__ import annotations

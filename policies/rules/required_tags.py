@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.rules.base import NOT_APPLICABLE, Resource, Result, Rule
-
-REQUIRED = ("Environment", "Service", "Owner", "CostCentre")
+from services.common.tags import REQUIRED_TAG_KEYS
 
 
 def tags_of(properties: Any) -> dict[str, str]:
@@ -34,4 +33,4 @@ class RequiredTags(Rule):
         if not resource.taggable:
             return NOT_APPLICABLE
         present = tags_of(resource.properties)
-        return [f"Tag::{key}" for key in REQUIRED if not present.get(key)]
+        return [f"Tag::{key}" for key in REQUIRED_TAG_KEYS if not present.get(key)]

@@ -1,8 +1,6 @@
 """Audit resolved IAM policy documents with parliament; runs in the scanner venv, not the project's.
 
-Reads `[{"id": ..., "document": {...}}, ...]` as JSON on stdin and writes
-`{"version": ..., "results": [{"id": ..., "findings": [...]}]}` to stdout. Standard library and
-parliament only: this file must not import the project.
+JSON jobs `[{"id", "document"}]` on stdin, `{"version", "results"}` on stdout; no project imports.
 """
 
 from __future__ import annotations
@@ -10,10 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
-from parliament import analyze_policy_string, enhance_finding
-from parliament.cli import is_finding_filtered
+# This folder also holds the project's parliament.py: import the venv's parliament package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from parliament import analyze_policy_string, enhance_finding  # noqa: E402
+from parliament.cli import is_finding_filtered  # noqa: E402
 
 
 def audit(policies: list[dict[str, Any]]) -> dict[str, Any]:

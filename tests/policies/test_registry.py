@@ -10,6 +10,7 @@ import pytest
 
 from policies import acknowledgements
 from policies.acknowledgements import Acknowledgement, RegistryError
+from policies.findings import Finding
 from tests.support.synth import Synth
 
 REASON = "This is a full sentence a reviewer would accept as a reason."
@@ -23,7 +24,7 @@ def test_every_registry_path_acknowledges_a_real_finding(synth: Synth) -> None:
     ]
     stale = []
     for entry in acknowledgements.load():
-        if entry.is_scanner:  # matched against cdk.out by tests/policies/test_scanners.py
+        if entry.is_scanner:  # matched against cdk.out by tests/policies/scanners/test_runner.py
             continue
         rule_re = re.escape(entry.rule).replace(r"\{account\}", r"\d{12}")
         rule_re = rule_re.replace(r"\{region\}", r"[a-z0-9-]+")
@@ -111,3 +112,88 @@ def test_account_and_region_resolve_from_the_stack_of_the_construct() -> None:
     assert entry.rule_for(construct) == (
         "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:logs:eu-north-1:123456789012:*]"
     )
+
+
+# --- scanner entries: matched against the scanners' findings on cdk.out ---------------------------
+
+
+def finding(rule: str, path: str) -> Finding:
+    return Finding("checkov", rule, path, "m", "error", template="t.json", logical_id="R")
+
+
+def acknowledgement(rule: str, *paths: str) -> Acknowledgement:
+    return Acknowledgement(rule=rule, paths=paths, reason=REASON, owner="platform")
+
+
+def test_findings_match_by_rule_and_path_with_captures() -> None:
+    ack = acknowledgement(
+        "Checkov::CKV_AWS_117", "Pipeline/*/Messaging/Inbound/{provider}/Processor/Resource"
+    )
+    findings = [
+        finding("CKV_AWS_117", "Pipeline/Dev/Messaging/Inbound/Slack/Processor/Resource"),
+        finding("CKV_AWS_116", "Pipeline/Dev/Messaging/Inbound/Slack/Processor/Resource"),
+        finding("CKV_AWS_117", "Pipeline/Dev/Messaging/Inbound/Slack/Other/Processor/Resource"),
+        finding("CKV_AWS_117", ""),
+    ]
+    matched = acknowledgements.match_findings(findings, [ack])
+    assert matched.acknowledged == [ack, None, None, None]
+    assert matched.stale == []
+
+
+def test_an_entry_matching_no_finding_is_stale_per_path() -> None:
+    ack = acknowledgement(
+        "Checkov::CKV_AWS_18", "Pipeline/A/B/Logs/Resource", "Pipeline/Gone/B/Logs/Resource"
+    )
+    matched = acknowledgements.match_findings(
+        [finding("CKV_AWS_18", "Pipeline/A/B/Logs/Resource")], [ack]
+    )
+    assert matched.stale == [(ack, "Pipeline/Gone/B/Logs/Resource")]
+
+
+def test_staleness_is_judged_only_for_the_tools_that_ran() -> None:
+    lint = acknowledgement("CfnLint::ES6000", "Pipeline/A/B/DeadLetter/Resource")
+    nag = acknowledgement("AwsSolutions::AwsSolutions-SQS3", "Pipeline/A/B/DeadLetter/Resource")
+    matched = acknowledgements.match_findings([], [lint, nag], namespaces=["Checkov"])
+    assert matched.stale == []
+    assert acknowledgements.match_findings([], [lint, nag]).stale == [
+        (lint, "Pipeline/A/B/DeadLetter/Resource")
+    ]
+
+
+def test_cdk_nag_application_skips_scanner_entries() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(cdk.Stage(app, "Pipeline"), "Messaging")
+    cdk.CfnResource(cdk.Resource(stack, "Queue"), "Resource", type="AWS::SQS::Queue")
+    scanner = acknowledgement("Checkov::CKV_AWS_27", "Pipeline/Messaging/Queue/Resource")
+    nag = acknowledgement("AwsSolutions::AwsSolutions-SQS3", "Pipeline/Messaging/Queue/Resource")
+    assert acknowledgements.apply(app, [scanner, nag]) == {nag: 1}
+
+
+@pytest.mark.parametrize(
+    ("rule", "ok"),
+    [
+        ("Checkov::CKV_AWS_116", True),
+        ("Checkov::CKV2_AWS_5", True),
+        ("CfnLint::ES6000", True),
+        ("CfnLint::W3005", True),
+        ("Parliament::RESOURCE_MISMATCH[s3:GetObject]", True),
+        ("Checkov::ckv-aws-116", False),
+        ("CfnLint::ES60", False),
+        ("Parliament::resource_mismatch", False),
+    ],
+)
+def test_scanner_rule_ids_are_validated(rule: str, ok: bool) -> None:
+    ack = acknowledgement(rule, "Pipeline/A/B/C/Resource")
+    if ok:
+        ack.validate(0)
+    else:
+        with pytest.raises(RegistryError, match="is not a"):
+            ack.validate(0)
+
+
+def test_scanner_paths_may_name_a_resource_of_the_pipeline_stack_but_not_a_stack() -> None:
+    acknowledgement("Checkov::CKV_AWS_21", "Pipeline/ArtifactAccessLogs/Resource").validate(0)
+    with pytest.raises(RegistryError, match="too broad"):
+        acknowledgement("Checkov::CKV_AWS_21", "Pipeline/Dev").validate(0)
+    with pytest.raises(RegistryError, match="too broad"):
+        acknowledgement("Checkov::CKV_AWS_21", "Pipeline/Dev/*").validate(0)

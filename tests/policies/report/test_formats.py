@@ -9,8 +9,9 @@ from pathlib import Path
 import jsonschema
 import xmlschema
 
+from policies.findings import Finding
 from policies.report.formats import junit, sarif
-from policies.report.model import Assembly, Finding, Unit
+from policies.report.model import Assembly, Unit
 from tests.support.synth import ROOT
 
 SARIF_SCHEMA = ROOT / "node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
@@ -29,6 +30,7 @@ def assembly(tmp_path: Path) -> Assembly:
             "Pipeline/Dev/Messaging/L/Resource",
             "Kept forever.",
             "error",
+            status="acknowledged",
             reason="Accepted for the test, with a reason a reviewer can read.",
             acknowledged_at="Pipeline/Dev/Messaging/L/Resource",
         ),

@@ -7,7 +7,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 
-from tests.policies.rules.harness import ENV, findings, flagged
+from tests.support.rules import ENV, findings, flagged
 
 
 def test_only_the_key_without_rotation_is_flagged(tmp_path: Path) -> None:

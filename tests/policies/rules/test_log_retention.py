@@ -7,7 +7,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 
-from tests.policies.rules.harness import ENV, findings, flagged
+from tests.support.rules import ENV, findings, flagged
 
 
 def test_a_log_group_kept_forever_is_flagged(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings, flagged
+from tests.support.rules import ENV, findings, flagged
 
 
 def test_an_unconditioned_open_principal_is_flagged(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings
+from tests.support.rules import ENV, findings
 
 
 def test_wildcard_actions_are_flagged_one_finding_each(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from policies.rules.no_wildcard_resources import ONLY_STAR
-from tests.policies.rules.harness import ENV, findings
+from tests.support.rules import ENV, findings
 
 
 def test_only_actions_with_resource_level_permissions_are_flagged(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings, flagged
+from tests.support.rules import ENV, findings, flagged
 
 
 def test_consumed_queues_without_a_redrive_policy_are_flagged(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings
+from tests.support.rules import ENV, findings
 
 TAGS = {"Environment": "dev", "Service": "messaging", "Owner": "team", "CostCentre": "cc-1"}
 

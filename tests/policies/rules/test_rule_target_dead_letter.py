@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings
+from tests.support.rules import ENV, findings
 
 
 def test_each_missing_setting_is_its_own_finding(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
-from tests.policies.rules.harness import ENV, findings, flagged
+from tests.support.rules import ENV, findings, flagged
 
 
 def test_resources_without_a_secure_transport_deny_are_flagged(tmp_path: Path) -> None:

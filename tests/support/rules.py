@@ -7,7 +7,8 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from policies.platform_pack import CheckedStack, PlatformChecks
+from cloud_assembly.templates import templates
+from policies.platform_pack import PlatformChecks
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -22,15 +23,11 @@ def findings(
     # Path metadata as the CDK CLI enables it: findings name resources by construct path.
     app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-path-metadata": True})
     build(app)
-    assembly = app.synth()
+    app.synth()
     pack = PlatformChecks(retain_data=retain(app) if retain else ())
-    stacks = [
-        CheckedStack(path=s.hierarchical_id, template_path=s.template_full_path)
-        for s in assembly.stacks_recursively
-    ]
     found: dict[str, set[str]] = {}
-    for finding in pack.check_templates(stacks):
-        found.setdefault(finding.rule_name, set()).add(finding.construct_path)
+    for finding in pack.check_templates(templates(tmp_path / "cdk.out")):
+        found.setdefault(finding.rule, set()).add(finding.construct_path)
     return found
 
 
