@@ -23,9 +23,6 @@ from services.triage.construct import Triage
 from services.verification.construct import VerificationAccess
 from stages import outputs
 
-# Tag keys every resource carries (policies check them).
-TAG_KEYS = ("Environment", "Service", "Owner", "CostCentre")
-
 
 class MessagingStack(cdk.Stack):
     """The deployable unit of one environment: all messaging services of the Stage."""

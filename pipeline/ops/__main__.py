@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from pipeline.names import REVIEW_PREFIX
 from pipeline.ops import pipeline as pl
 
 EXIT_CODES = """exit codes:
@@ -107,7 +108,7 @@ def _review(clients: Clients, name: str, approval: pl.Approval, region: str) -> 
     print(pl.review_summary(clients("s3"), bucket, approval.execution_id).rstrip())
     print(
         f"full report: https://{region}.console.aws.amazon.com/s3/object/{bucket}"
-        f"?prefix={pl.REVIEW_PREFIX}/{approval.execution_id}/index.html"
+        f"?prefix={REVIEW_PREFIX}/{approval.execution_id}/index.html"
     )
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-REVIEW_PREFIX = "reviews"  # pipeline.pipeline_stack.REVIEW_PREFIX, without importing CDK
+from pipeline.names import REVIEW_PREFIX
+
 PIPELINE_STACK = "Pipeline"
 
 

@@ -118,18 +118,24 @@ class Observer:
         """Whether the webhook's ending is in the audit table (tallied when it is)."""
         wanted = "MessageRejected" if hook.expect == "rejected" else "MessageReceived"
         seen = self.events(pk)
+        if hook.expect == "analyzed" and "MessageAnalyzed" not in seen:
+            return "MessageRejected" in seen and self._unexpectedly_rejected(verdict, hook)
         if wanted in seen:
             tally = verdict.tally(hook.provider)
             if wanted == "MessageRejected":
                 tally.rejected += 1
             else:
                 tally.processed += 1
-            self._expect(verdict, hook, "rejected" if wanted == "MessageRejected" else "processed")
+            ended = "rejected" if wanted == "MessageRejected" else "processed"
+            self._expect(verdict, hook, "analyzed" if hook.expect == "analyzed" else ended)
             return True
         if "MessageRejected" in seen and wanted == "MessageReceived":
-            verdict.problems.append(f"{hook.provider}: {hook.key} was rejected")
-            return True
+            return self._unexpectedly_rejected(verdict, hook)
         return False
+
+    def _unexpectedly_rejected(self, verdict: Verdict, hook: Webhook) -> bool:
+        verdict.problems.append(f"{hook.provider}: {hook.key} was rejected")
+        return True
 
     def _dead_letters(self, verdict: Verdict, before: Mapping[str, int]) -> None:
         for name, depth in self.dead_letter_depths().items():

@@ -22,7 +22,7 @@ class Webhook:
     key: str  # provider_message_id
     headers: dict[str, str]
     body: bytes
-    expect: str  # processed | rejected | dead-lettered | duplicate
+    expect: str  # processed | analyzed (processed, then triaged) | rejected | duplicate
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -64,13 +64,17 @@ def run_id() -> str:
 
 
 def smoke(signer: Signer, providers: list[str]) -> list[Webhook]:
-    """One correctly signed webhook per provider, and one badly signed one."""
+    """One correctly signed webhook per provider (the first one's text must also come back
+    analyzed by triage: the whole event path), and one badly signed one."""
     run = run_id()
     hooks = [
         Webhook(
-            name, f"{name}-{run}-smoke", *signer.signed(name, f"{name}-{run}-smoke"), "processed"
+            name,
+            f"{name}-{run}-smoke",
+            *signer.signed(name, f"{name}-{run}-smoke"),
+            "analyzed" if n == 0 else "processed",
         )
-        for name in providers
+        for n, name in enumerate(providers)
     ]
     name = providers[0]
     key = f"{name}-{run}-badsig"
@@ -116,3 +120,32 @@ def load(signer: Signer, providers: list[str], count: int) -> list[Webhook]:
         key = f"{name}-{run}-load-{n}"
         hooks.append(Webhook(name, key, *signer.signed(name, key), expect="processed"))
     return hooks
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """A subscription check a provider makes before it sends anything (Meta's GET), and the
+    answer it needs: the challenge echoed for the right token, a refusal for a wrong one."""
+
+    provider: str
+    query: dict[str, str]
+    expect_challenge: str | None  # None: must be refused
+
+
+def handshakes(signer: Signer, providers: list[str]) -> list[Handshake]:
+    """Meta's verification request (hub.mode, hub.verify_token, hub.challenge), per the
+    WhatsApp Cloud API webhook docs, for each provider that subscribes that way."""
+    checks = []
+    for name in providers:
+        if signer.provider(name).handshake != "meta-verify-get":
+            continue
+        token = signer.secrets[name].get("verify_token", "")
+        challenge = run_id()
+        for sent_token, expected in ((token, challenge), (token + "-wrong", None)):
+            query = {
+                "hub.mode": "subscribe",
+                "hub.verify_token": sent_token,
+                "hub.challenge": challenge,
+            }
+            checks.append(Handshake(name, query, expected))
+    return checks

@@ -8,7 +8,7 @@ from typing import Any
 from pipeline.verify import plan
 from pipeline.verify.observe import Observer
 from pipeline.verify.outputs import StageOutputs, read_secrets
-from pipeline.verify.transport import HttpTransport, Transport
+from pipeline.verify.transport import Answer, HttpTransport, Transport
 from pipeline.verify.verdict import Verdict
 
 SUITES = ("smoke", "acceptance", "load")
@@ -60,6 +60,28 @@ def run(
         rate = settings.load_rate if suite == "load" else None
         transport = HttpTransport(stage.api_url, rate_per_second=rate)
     sents = [transport.send(hook) for hook in hooks]
-    return observer.settle(
+    verdict = observer.settle(
         hooks, sents, timeout=settings.timeout, poll=settings.poll, dead_letters_before=before
     )
+    if suite == "smoke" and isinstance(transport, Answer):
+        verdict.problems += check_handshakes(
+            transport, plan.handshakes(signer, sorted(stage.providers))
+        )
+    return verdict
+
+
+def check_handshakes(transport: Answer, checks: list[plan.Handshake]) -> list[str]:
+    """Problems with the providers' subscription checks: a provider whose challenge is not
+    echoed can never register its webhook; one that is answered for a wrong token is open."""
+    problems = []
+    for check in checks:
+        status, body = transport.get(check.provider, check.query)
+        if check.expect_challenge is None:
+            if 200 <= status < 300:
+                problems.append(f"{check.provider}: handshake answered for a wrong token")
+        elif status != 200 or check.expect_challenge not in body:
+            problems.append(
+                f"{check.provider}: handshake answered HTTP {status} {body[:80]!r}, "
+                f"expected the challenge {check.expect_challenge!r}"
+            )
+    return problems

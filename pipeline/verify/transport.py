@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pipeline.verify.plan import Webhook, webhook_url
 
@@ -24,6 +25,13 @@ class Transport(Protocol):
     """Sends one webhook to the Stage."""
 
     def send(self, hook: Webhook) -> Sent: ...
+
+
+@runtime_checkable
+class Answer(Protocol):
+    """Makes a provider's subscription GET and returns the status and body."""
+
+    def get(self, provider: str, query: dict[str, str]) -> tuple[int, str]: ...
 
 
 class HttpTransport:
@@ -53,6 +61,18 @@ class HttpTransport:
         if self._next > now:
             time.sleep(self._next - now)
         self._next = max(now, self._next) + self.interval
+
+    def get(self, provider: str, query: dict[str, str]) -> tuple[int, str]:
+        """One GET, as a provider verifying its subscription sends it (no retries)."""
+        url = f"{webhook_url(self.base_url, provider)}?{urllib.parse.urlencode(query)}"
+        request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            return 0, str(err)
 
     def send(self, hook: Webhook) -> Sent:
         url = webhook_url(self.base_url, hook.provider)

@@ -138,3 +138,21 @@ def test_a_duplicate_published_twice_is_a_problem() -> None:
     )
     assert verdict.problems == ["generic: k delivered twice, published 2 time(s)"]
     assert verdict.tallies["generic"].duplicates_suppressed == 0
+
+
+def test_an_analyzed_message_waits_for_triage_and_fails_without_it() -> None:
+    """The smoke suite's triage check: received is not enough, MessageAnalyzed must follow
+    (an unusable CMK on the triage workflow leaves it out, with no other symptom)."""
+    pk = message_id_for("generic", "t")
+    hooks = [hook("t", "analyzed")]
+    sents = [Sent(200, "req-t")]
+    dynamodb = FakeDynamoDB({pk: ["MessageReceived"]}, later={pk: ["MessageAnalyzed"]})
+    watcher, _ = observer(dynamodb)
+    verdict = watcher.settle(hooks, sents, timeout=10, poll=1)
+    assert verdict.problems == []
+    assert verdict.tallies["generic"].processed == 1
+
+    never = FakeDynamoDB({pk: ["MessageReceived"]})
+    watcher, _ = observer(never)
+    verdict = watcher.settle(hooks, sents, timeout=5, poll=1)
+    assert verdict.problems == ["generic: t not recorded within 5 s"]

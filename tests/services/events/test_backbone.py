@@ -229,7 +229,7 @@ def test_backup_exists_only_where_data_is_retained(synth: Synth, env: str, backe
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_taggable_resource_carries_the_required_tags(synth: Synth, env: str) -> None:
-    from stages.messaging_stack import TAG_KEYS
+    from services.common.tags import REQUIRED_TAG_KEYS as TAG_KEYS
 
     tagged = 0
     for logical, res in synth.template(env).to_json()["Resources"].items():
