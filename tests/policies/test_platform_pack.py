@@ -23,6 +23,11 @@ EXPECTED = {
     "RequiredTags",
     "RetainedData",
     "TerminationProtection",
+    # Service integrations that deploy fine and fail at run time (issue: the first push).
+    "EncryptedWorkflow",
+    "ServiceKeyAccess",
+    "GlobalName",
+    "RollbackWindow",
 }
 
 
