@@ -153,41 +153,48 @@ class Resolver:
         )
 
     def _function(self, key: str, arg: Json) -> Json:
-        if key == "Fn::GetAtt":
-            if isinstance(arg, str):
-                logical_id, _, attribute = arg.partition(".")
-            else:
-                logical_id, attribute = (self._string(part) for part in arg)
-            return self.get_att(logical_id, attribute)
-        if key == "Fn::Join":
-            delimiter, items = arg
-            parts = self.resolve(items)
-            if not isinstance(parts, list):
-                raise UnresolvableError(f"Fn::Join over {parts!r}, not a list")
-            return str(delimiter).join(self._string(part) for part in parts)
-        if key == "Fn::Sub":
-            return self._sub(arg)
-        if key == "Fn::Select":
-            index, items = arg
-            chosen = self.resolve(items)
-            if not isinstance(chosen, list):
-                raise UnresolvableError(f"Fn::Select from {chosen!r}, not a list")
-            return chosen[int(self._string(index))]
-        if key == "Fn::Split":
-            delimiter, source = arg
-            return self._string(source).split(str(delimiter))
-        if key == "Fn::ImportValue":
+        handlers = {
+            "Fn::GetAtt": self._get_att,
+            "Fn::Join": self._join,
+            "Fn::Sub": self._sub,
+            "Fn::Select": self._select,
+            "Fn::Split": self._split,
             # The exporting stack is not in this template; its export name is the best literal.
-            return f"imported-{self._string(arg)}"
-        if key == "Fn::If":
+            "Fn::ImportValue": lambda a: f"imported-{self._string(a)}",
             # Conditions are not evaluated: the 'true' branch is the configured case in CDK output.
-            _, when_true, _ = arg
-            return self.resolve(when_true)
-        if key == "Fn::GetAZs":
-            return [f"{self.region}{zone}" for zone in "abc"]
-        if key == "Fn::Base64":
-            return self._string(arg)
-        raise UnresolvableError(f"unsupported intrinsic {key}")
+            "Fn::If": lambda a: self.resolve(a[1]),
+            "Fn::GetAZs": lambda _: [f"{self.region}{zone}" for zone in "abc"],
+            "Fn::Base64": self._string,
+        }
+        handler = handlers.get(key)
+        if handler is None:
+            raise UnresolvableError(f"unsupported intrinsic {key}")
+        return handler(arg)
+
+    def _get_att(self, arg: Json) -> Json:
+        if isinstance(arg, str):
+            logical_id, _, attribute = arg.partition(".")
+        else:
+            logical_id, attribute = (self._string(part) for part in arg)
+        return self.get_att(logical_id, attribute)
+
+    def _join(self, arg: Json) -> str:
+        delimiter, items = arg
+        parts = self.resolve(items)
+        if not isinstance(parts, list):
+            raise UnresolvableError(f"Fn::Join over {parts!r}, not a list")
+        return str(delimiter).join(self._string(part) for part in parts)
+
+    def _select(self, arg: Json) -> Json:
+        index, items = arg
+        chosen = self.resolve(items)
+        if not isinstance(chosen, list):
+            raise UnresolvableError(f"Fn::Select from {chosen!r}, not a list")
+        return chosen[int(self._string(index))]
+
+    def _split(self, arg: Json) -> list[str]:
+        delimiter, source = arg
+        return self._string(source).split(str(delimiter))
 
     def _sub(self, arg: Json) -> str:
         if isinstance(arg, list):

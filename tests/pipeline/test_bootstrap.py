@@ -186,44 +186,43 @@ def required(outdir: Path) -> dict[str, Required]:
     by_kind: dict[str, list[StackTemplate]] = defaultdict(list)
     for template in templates(outdir):
         by_kind[kind_of(template)].append(template)
-    out: dict[str, Required] = {}
-    for kind, stacks in by_kind.items():
-        resources_by_type: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for template in stacks:
-            for resource in template.body.get("Resources", {}).values():
-                if resource["Type"] not in NOT_DEPLOYED:
-                    resources_by_type[(template.region, resource["Type"])].append(resource)
-        prefixes = set(ALWAYS_IN_SCOPE)
-        for _, resource_type in resources_by_type:
-            prefixes |= prefixes_of(resource_type)
-        result = Required(prefixes=prefixes, actions=defaultdict(set), unlisted=set())
-        for (region, resource_type), found in resources_by_type.items():
-            actions = registry_actions(region, resource_type)
-            if actions is None:
-                if resource_type not in NOT_IN_REGISTRY:
-                    result.unlisted.add(resource_type)
-                    continue
-                actions = frozenset(NOT_IN_REGISTRY[resource_type])
-            skipped = {
-                pattern
-                for feature in UNUSED_FEATURES
-                if feature.type == resource_type
-                and not any(p in r.get("Properties", {}) for r in found for p in feature.properties)
-                for pattern in feature.actions
-            }
-            for action in actions - NOT_IAM_ACTIONS:
-                if action.split(":")[0] not in prefixes:
-                    continue
-                if any(fnmatch.fnmatchcase(action, p) for p in skipped):
-                    continue
+    return {kind: _required_for(stacks) for kind, stacks in by_kind.items()}
+
+
+def _required_for(stacks: list[StackTemplate]) -> Required:
+    resources_by_type: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for template in stacks:
+        for resource in template.body.get("Resources", {}).values():
+            if resource["Type"] not in NOT_DEPLOYED:
+                resources_by_type[(template.region, resource["Type"])].append(resource)
+    prefixes = set(ALWAYS_IN_SCOPE)
+    for _, resource_type in resources_by_type:
+        prefixes |= prefixes_of(resource_type)
+    result = Required(prefixes=prefixes, actions=defaultdict(set), unlisted=set())
+    for (region, resource_type), found in resources_by_type.items():
+        actions = registry_actions(region, resource_type)
+        if actions is None:
+            if resource_type not in NOT_IN_REGISTRY:
+                result.unlisted.add(resource_type)
+                continue
+            actions = frozenset(NOT_IN_REGISTRY[resource_type])
+        skipped = {
+            pattern
+            for feature in UNUSED_FEATURES
+            if feature.type == resource_type
+            and not any(p in r.get("Properties", {}) for r in found for p in feature.properties)
+            for pattern in feature.actions
+        }
+        for action in actions - NOT_IAM_ACTIONS:
+            in_scope = action.split(":")[0] in prefixes
+            if in_scope and not any(fnmatch.fnmatchcase(action, p) for p in skipped):
                 result.actions[action].add(resource_type)
-        # CloudFormation resolves `{{resolve:ssm:...}}` with the execution role's own rights
-        # ("Using dynamic references", CloudFormation user guide: ssm:GetParameters).
-        if any("{{resolve:ssm:" in json.dumps(t.body) for t in stacks):
-            result.prefixes.add("ssm")
-            result.actions["ssm:GetParameters"].add("{{resolve:ssm}}")
-        out[kind] = result
-    return out
+    # CloudFormation resolves `{{resolve:ssm:...}}` with the execution role's own rights
+    # ("Using dynamic references", CloudFormation user guide: ssm:GetParameters).
+    if any("{{resolve:ssm:" in json.dumps(t.body) for t in stacks):
+        result.prefixes.add("ssm")
+        result.actions["ssm:GetParameters"].add("{{resolve:ssm}}")
+    return result
 
 
 @pytest.fixture(scope="module")
