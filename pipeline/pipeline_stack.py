@@ -17,14 +17,13 @@ from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct
 
 from config.deployment import DeploymentConfig, Environment
-from pipeline import broadening
+from pipeline import approvals, artifacts, broadening
 from pipeline.names import RELEASED_OBJECT, REVIEW_PREFIX
 from pipeline.toolchain import ToolchainVersions
 from stages import outputs as stage_outputs
@@ -132,11 +131,12 @@ class PipelineStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
         self._add_push_trigger(config.source.branch)
         self._grant_connection(config.source.connection_arn)
-        self._log_artifact_access()
-        self._retain_artifact_key()
-        self._expire_artifacts(config.artifact_retention_days)
+        built = self.pipeline.pipeline
+        self.access_logs = artifacts.log_access(self, built)
+        artifacts.retain_key(built)
+        artifacts.expire(built, config.artifact_retention_days)
         self._notify()
-        self.approver_role = self._approver_role()
+        self.approver_role = approvals.approver_role(self, config=config, built=built)
         cdk.CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
         cdk.CfnOutput(self, "ApproverRoleArn", value=self.approver_role.role_arn)
 
@@ -355,69 +355,6 @@ class PipelineStack(cdk.Stack):
         # CodePipeline publishes approval requests as its own role.
         self.notification_key.grant_encrypt_decrypt(built.role)
 
-    def _approver_role(self) -> iam.Role:
-        """The role an operator assumes to approve or reject a promotion, and nothing more."""
-        approvers = self.config.approvals.approvers or [self.account]
-        principals = [
-            iam.AccountPrincipal(p) if p.isdigit() else iam.ArnPrincipal(p) for p in approvers
-        ]
-        role = iam.Role(
-            self,
-            "ApproverRole",
-            assumed_by=iam.CompositePrincipal(*principals),
-            max_session_duration=cdk.Duration.hours(1),
-            description="Answers manual approvals of the delivery pipeline",
-        )
-        built = self.pipeline.pipeline
-        # Every manual action a gated release can stop at: the promotion, and before it the
-        # permissions-broadening confirmation of each region's Stage (asked when IAM widens).
-        promotions = []
-        for env in self.config.environments:
-            if not env.requires_approval:
-                continue
-            promotions.append(f"{built.pipeline_arn}/{env.stage_id}/Promote{env.stage_id}")
-            promotions += [
-                f"{built.pipeline_arn}/{env.stage_id}/Broadening{env.stage_id_for(r)}.Confirm"
-                for r in env.regions
-            ]
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="AnswerPromotions",
-                actions=["codepipeline:PutApprovalResult"],
-                resources=promotions,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadPipeline",
-                actions=[
-                    "codepipeline:GetPipeline",
-                    "codepipeline:GetPipelineState",
-                    "codepipeline:GetPipelineExecution",
-                    "codepipeline:ListPipelineExecutions",
-                ],
-                resources=[built.pipeline_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadReviews",
-                actions=["s3:GetObject"],
-                resources=[built.artifact_bucket.arn_for_objects(f"{REVIEW_PREFIX}/*")],
-            )
-        )
-        key = built.artifact_bucket.encryption_key
-        assert key is not None  # cross_account_keys=True
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DecryptReviews",
-                actions=["kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
-            )
-        )
-        return role
-
     # -- toolchain hygiene -------------------------------------------------------------------
 
     def _add_push_trigger(self, branch: str) -> None:
@@ -442,59 +379,5 @@ class PipelineStack(cdk.Stack):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["codeconnections:UseConnection"], resources=[connection_arn]
-            )
-        )
-
-    def _retain_artifact_key(self) -> None:
-        """CDK Pipelines creates the artifact key with DESTROY; retained artifacts need it."""
-        key = self.pipeline.pipeline.artifact_bucket.encryption_key
-        assert key is not None  # cross_account_keys=True
-        key.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-    def _expire_artifacts(self, days: int) -> None:
-        """CDK Pipelines' artifact bucket keeps every execution's artifacts for ever."""
-        bucket = self.pipeline.pipeline.artifact_bucket.node.default_child
-        assert isinstance(bucket, s3.CfnBucket)
-        bucket.lifecycle_configuration = s3.CfnBucket.LifecycleConfigurationProperty(
-            rules=[
-                s3.CfnBucket.RuleProperty(
-                    id="ExpireArtifacts",
-                    status="Enabled",
-                    expiration_in_days=days,
-                    noncurrent_version_expiration=s3.CfnBucket.NoncurrentVersionExpirationProperty(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=s3.CfnBucket.AbortIncompleteMultipartUploadProperty(
-                        days_after_initiation=7
-                    ),
-                )
-            ]
-        )
-
-    def _log_artifact_access(self) -> None:
-        """Server access logs for the artifact bucket CDK Pipelines creates for us."""
-        self.access_logs = s3.Bucket(
-            self,
-            "ArtifactAccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write to SSE-KMS
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        artifact_bucket = self.pipeline.pipeline.artifact_bucket.node.default_child
-        assert isinstance(artifact_bucket, s3.CfnBucket)
-        artifact_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-            destination_bucket_name=self.access_logs.bucket_name,
-            log_file_prefix="artifacts/",
-        )
-        self.access_logs.add_to_resource_policy(
-            cdk.aws_iam.PolicyStatement(
-                sid="S3ServerAccessLogsPolicy",
-                principals=[cdk.aws_iam.ServicePrincipal("logging.s3.amazonaws.com")],
-                actions=["s3:PutObject"],
-                resources=[self.access_logs.arn_for_objects("artifacts/*")],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
         )
