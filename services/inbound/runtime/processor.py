@@ -12,10 +12,8 @@ library (scripts/bench_inbound.py measures both costs).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,23 +27,17 @@ from services.inbound.providers import get as get_provider
 from services.inbound.providers.base import (
     HttpGet,
     InboundRequest,
-    MediaRef,
-    MediaUnavailable,
     ParsedMessage,
     Provider,
     Rejected,
     Transient,
 )
+from services.inbound.runtime import records
+from services.inbound.runtime.attachments import Attachments
+from services.inbound.runtime.idempotency import Claims
 
 if TYPE_CHECKING:
-    from services.events.models import (
-        AttachmentRef,
-        CanonicalMessage,
-        MessageReceived,
-        MessageRecordRef,
-        MessageRejected,
-        UnavailableAttachment,
-    )
+    pass
 
 METRICS_NAMESPACE = "MessagingPlatform"
 # A webhook larger than EventBridge's 256 KB entry limit is refused: none of the providers sends
@@ -146,8 +138,30 @@ class Processor:
             lambda: client("secretsmanager"),
             grace_seconds=settings.rotation_grace_seconds,
         )
-        # time.monotonic() by which media downloads must end (set per invocation by handle()).
-        self.media_deadline: float | None = None
+        self.claims = Claims(
+            lambda: client("dynamodb"),
+            table=settings.idempotency_table,
+            lock_seconds=settings.lock_seconds,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            on_unfinished=self._unfinished_claim,
+        )
+        self.attachments = Attachments(
+            provider,
+            http,
+            lambda: client("s3"),
+            bucket=settings.media_bucket,
+            attachment_seconds=settings.attachment_seconds,
+            margin_seconds=settings.media_margin_seconds,
+            on_unavailable=self._attachment_unavailable,
+        )
+
+    def _attachment_unavailable(self, message_id: str, n: int, reason: str) -> None:
+        _emit_metric("AttachmentsUnavailable", self.provider.name)
+        _log("WARNING", "attachment unavailable", message_id=message_id, n=n, reason=reason)
+
+    def _unfinished_claim(self, key: str, error: Exception) -> None:
+        _emit_metric("IdempotencyCompletionFailed", self.provider.name)
+        _log("ERROR", "published, but the claim was not completed", key=key, error=repr(error))
 
     # -- per record -----------------------------------------------------------------------
 
@@ -237,11 +251,11 @@ class Processor:
 
         message_id = message_id_for(self.provider.name, parsed.provider_message_id)
         key = f"{self.provider.name}#{parsed.provider_message_id}"
-        if not self._claim(key):
+        if not self.claims.claim(key):
             _emit_metric("DuplicatesSuppressed", self.provider.name)
             return "duplicate"
         try:
-            attachments, unavailable = self._store_all_media(message_id, parsed, secret)
+            attachments, unavailable = self.attachments.store_all(message_id, parsed, secret)
             received_at = parsed.sent_at or request.received_at
             message = CanonicalMessage(
                 message_id=message_id,
@@ -277,17 +291,23 @@ class Processor:
                 attachments=attachments,
                 unavailable_attachments=unavailable,
             )
-            self._store_message(message, record, request.request_id)
-            self._publish(event)
+            records.store_message(
+                client("dynamodb"),
+                self.settings.messages_table,
+                message,
+                record,
+                request.request_id,
+            )
+            records.publish(client("events"), self.settings.event_bus, event)
         except ValidationError as err:
-            self._release(key)
+            self.claims.release(key)
             raise Rejected(
                 "malformed", f"not a canonical message: {err.error_count()} errors"
             ) from None
         except BaseException:
-            self._release(key)
+            self.claims.release(key)
             raise
-        self._complete(key, message_id)
+        self.claims.complete(key, message_id)
         _emit_metric("MessagesReceived", self.provider.name)
         return "processed"
 
@@ -305,7 +325,9 @@ class Processor:
             )
         except (ClientError, BotoCoreError) as err:
             raise Transient(f"cannot keep the rejected body: {type(err).__name__}") from None
-        self._publish(
+        records.publish(
+            client("events"),
+            self.settings.event_bus,
             MessageRejected(
                 provider=self.provider.name,
                 request_id=request_id,
@@ -313,191 +335,12 @@ class Processor:
                 detail=rejection.detail,
                 raw_object_key=raw_key,
                 received_at=now,
-            )
+            ),
         )
         _emit_metric("MessagesRejected", self.provider.name)
         _log("WARNING", "webhook rejected", reason=rejection.reason, request_id=request_id)
 
     # -- stores ---------------------------------------------------------------------------
-
-    # Hand-written rather than Powertools Idempotency: its keys are "<prefix>#<md5 of payload>"
-    # (this table's items are "<provider>#<provider message id>", which the IAM LeadingKeys
-    # condition and operators rely on), and a completion failing after PutEvents must not
-    # fail the record; importing it would add ~17 ms to the first record (measured).
-    def _claim(self, key: str) -> bool:
-        """Take the idempotency record; False if the message was already completed."""
-        now = int(time.time())
-        try:
-            client("dynamodb").put_item(
-                TableName=self.settings.idempotency_table,
-                Item={
-                    "id": {"S": key},
-                    "status": {"S": "IN_PROGRESS"},
-                    "locked_until": {"N": str(now + self.settings.lock_seconds)},
-                    "expires_at": {"N": str(now + self.settings.idempotency_ttl_seconds)},
-                },
-                ConditionExpression="attribute_not_exists(id) OR (#s = :p AND locked_until < :now)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":p": {"S": "IN_PROGRESS"}, ":now": {"N": str(now)}},
-            )
-            return True
-        except ClientError as err:
-            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise Transient(f"idempotency store: {err.response['Error']['Code']}") from None
-        item = (
-            client("dynamodb")
-            .get_item(
-                TableName=self.settings.idempotency_table,
-                Key={"id": {"S": key}},
-                ConsistentRead=True,
-            )
-            .get("Item", {})
-        )
-        if item.get("status", {}).get("S") == "COMPLETED":
-            return False
-        raise Transient(f"{key} is being processed by another invocation")
-
-    def _complete(self, key: str, message_id: str) -> None:
-        """Mark the claim done. The event is already out: failing here must not send the record
-        back to SQS (a retry would wait out the lock, then publish a second time)."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self.settings.idempotency_table,
-                Key={"id": {"S": key}},
-                UpdateExpression="SET #s = :c, message_id = :m REMOVE locked_until",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":c": {"S": "COMPLETED"}, ":m": {"S": message_id}},
-            )
-        except (ClientError, BotoCoreError) as err:
-            _emit_metric("IdempotencyCompletionFailed", self.provider.name)
-            _log("ERROR", "published, but the claim was not completed", key=key, error=repr(err))
-
-    def _release(self, key: str) -> None:
-        # If this fails too, the lock expires on its own and the retry takes it over.
-        with contextlib.suppress(ClientError, BotoCoreError):
-            client("dynamodb").delete_item(
-                TableName=self.settings.idempotency_table, Key={"id": {"S": key}}
-            )
-
-    def _store_all_media(
-        self, message_id: str, parsed: ParsedMessage, secret: Mapping[str, str]
-    ) -> tuple[tuple[AttachmentRef, ...], tuple[UnavailableAttachment, ...]]:
-        from services.events.models import UnavailableAttachment
-
-        stored: list[AttachmentRef] = []
-        unavailable: list[UnavailableAttachment] = []
-        for n, media in enumerate(parsed.media):
-            declared = media.content_type or None
-            if media.unavailable is not None:
-                reason = media.unavailable
-            else:
-                try:
-                    stored.append(self._store_media(message_id, n, media, secret))
-                    continue
-                except MediaUnavailable as err:
-                    reason = str(err)
-            _emit_metric("AttachmentsUnavailable", self.provider.name)
-            _log("WARNING", "attachment unavailable", message_id=message_id, n=n, reason=reason)
-            unavailable.append(
-                UnavailableAttachment(index=n, declared_content_type=declared, reason=reason[:200])
-            )
-        return tuple(stored), tuple(unavailable)
-
-    def _store_media(
-        self, message_id: str, n: int, media: MediaRef, secret: Mapping[str, str]
-    ) -> AttachmentRef:
-        import hashlib
-
-        from services.events.models import AttachmentRef
-
-        deadline = self._attachment_deadline()
-        body, returned_type = self.provider.fetch_media(media, secret, self.http, deadline)
-        content_type = returned_type or "application/octet-stream"
-        digest = hashlib.sha256(body).hexdigest()
-        key = f"media/{self.provider.name}/{message_id}/{n}"
-        try:
-            client("s3").put_object(
-                Bucket=self.settings.media_bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                Metadata={"sha256": digest, "message-id": message_id},
-            )
-        except (ClientError, BotoCoreError) as err:
-            raise Transient(f"media store: {type(err).__name__}") from None
-        return AttachmentRef(
-            key=key,
-            content_type=content_type,
-            size=len(body),
-            sha256=digest,
-            declared_content_type=media.content_type or None,
-        )
-
-    def _attachment_deadline(self) -> float:
-        """One deadline per attachment, never past the invocation's media budget."""
-        own = time.monotonic() + self.settings.attachment_seconds
-        if self.media_deadline is None:
-            return own
-        if time.monotonic() >= self.media_deadline:
-            raise Transient("no time left in this invocation for media downloads")
-        return min(own, self.media_deadline)
-
-    def _store_message(
-        self, message: CanonicalMessage, record: MessageRecordRef, request_id: str
-    ) -> None:
-        item: dict[str, Any] = {
-            "conversation_id": {"S": record.conversation_id},
-            "sort_key": {"S": record.sort_key},
-            "message_id": {"S": message.message_id},
-            "provider": {"S": message.provider},
-            "provider_message_id": {"S": message.provider_message_id},
-            "channel": {"S": message.channel},
-            "sender": {"S": message.sender},
-            "recipient": {"S": message.recipient},
-            "received_at": {"S": message.received_at.isoformat()},
-            "request_id": {"S": request_id},
-            "schema_version": {"S": message.schema_version},
-            "attachments": {"S": json.dumps([a.model_dump() for a in message.attachments])},
-        }
-        if message.unavailable_attachments:
-            item["unavailable_attachments"] = {
-                "S": json.dumps([a.model_dump() for a in message.unavailable_attachments])
-            }
-        if message.text:
-            item["text"] = {"S": message.text}
-        if message.language:
-            item["language"] = {"S": message.language}
-        try:
-            client("dynamodb").put_item(TableName=self.settings.messages_table, Item=item)
-        except (ClientError, BotoCoreError) as err:
-            raise Transient(f"messages table: {type(err).__name__}") from None
-
-    def _publish(self, event: MessageReceived | MessageRejected) -> None:
-        try:
-            response = client("events").put_events(
-                Entries=[
-                    {
-                        "EventBusName": self.settings.event_bus,
-                        "Source": event.source,
-                        "DetailType": event.detail_type,
-                        "Detail": event.model_dump_json(),
-                    }
-                ]
-            )
-        except (ClientError, BotoCoreError) as err:
-            raise Transient(f"PutEvents: {type(err).__name__}") from None
-        if response.get("FailedEntryCount"):
-            code = response["Entries"][0].get("ErrorCode", "unknown")
-            raise Transient(f"PutEvents entry failed: {code}")
-
-    def _media_budget_end(self, context: Any) -> float | None:
-        """Media downloads end MEDIA_MARGIN_SECONDS before the function would time out, so a
-        slow host costs a retry of its record, never the whole batch."""
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if remaining is None:
-            return None
-        seconds = float(remaining()) / 1000 - self.settings.media_margin_seconds
-        return time.monotonic() + max(seconds, 0.0)
 
     # -- batch ----------------------------------------------------------------------------
 
@@ -514,7 +357,7 @@ class Processor:
             process_partial_response,
         )
 
-        self.media_deadline = self._media_budget_end(context)
+        self.attachments.start_invocation(context)
 
         def record_handler(record: Any) -> str:
             try:

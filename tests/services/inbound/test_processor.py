@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from services.events.models import MessageReceived, MessageRejected, message_id_for
 from services.inbound.providers import discover
+from services.inbound.runtime import idempotency
 from services.inbound.runtime import processor as runtime
 from tests.services.inbound.conftest import (
     MEDIA,
@@ -332,13 +332,13 @@ def test_crash_between_publish_and_completion_republishes_the_same_message_id(
     def crash(key: str, message_id: str) -> None:
         raise RuntimeError("function timed out")
 
-    monkeypatch.setattr(crashing, "_complete", crash)
+    monkeypatch.setattr(crashing.claims, "complete", crash)
     with pytest.raises(BatchProcessingError):
         crashing.handle(batch(record), CONTEXT)
     # SQS redelivers once the claim's lock has expired: at-least-once, with one message_id.
     retry = stores.processor("generic")
-    retry.settings = dataclasses.replace(retry.settings, lock_seconds=-1)
-    monkeypatch.setattr(runtime.time, "time", lambda: 10**10)
+    retry.claims.lock_seconds = -1
+    monkeypatch.setattr(idempotency.time, "time", lambda: 10**10)
     assert retry.handle(batch(record), CONTEXT) == {"batchItemFailures": []}
     first, second = of_type(stores.events(), "MessageReceived")
     assert first["message_id"] == second["message_id"] == message_id_for("generic", "pm-crash")
