@@ -56,7 +56,12 @@ class Inbound(Construct):
         self.key = key
         retention = log_retention(settings.log_retention_days)
 
-        self.stores = Stores.create(self, key=key, removal_policy=removal_policy)
+        self.stores = Stores.create(
+            self,
+            key=key,
+            removal_policy=removal_policy,
+            rejected_retention_days=settings.rejected_retention_days,
+        )
         self.access_logs = self.stores.access_logs
         self.media_bucket = self.stores.media_bucket
         self.messages_table = self.stores.messages_table

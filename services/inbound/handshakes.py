@@ -95,11 +95,9 @@ class SlackIngress(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        challenge = sfn.Pass(
-            self,
-            "Challenge",
-            parameters={"challenge.$": "States.StringToJson($.body).challenge"},
-        )
+        # Answered without a signature check: HMAC is out of reach of a workflow without
+        # code, and the answer only echoes what Slack sent; a forged handshake enqueues nothing.
+        challenge = sfn.Pass(self, "Challenge", parameters={"challenge.$": "$.event.challenge"})
         enqueue = tasks.CallAwsService(
             self,
             "Enqueue",
@@ -120,9 +118,36 @@ class SlackIngress(Construct):
             ],
             result_selector={"queued.$": "$.MessageId"},
         )
-        is_handshake = sfn.Condition.string_matches("$.body", '*"type":"url_verification"*')
+        # The body's own "type", parsed, not a substring anywhere in it (a message whose text
+        # quotes '"type":"url_verification"' must be enqueued, not answered). Only a JSON object
+        # is parsed: a body that is not one goes to the queue, where the processor rejects it.
+        parse = sfn.Pass(
+            self,
+            "Parse",
+            parameters={
+                "body.$": "$.body",
+                "meta.$": "$.meta",
+                "event.$": "States.StringToJson($.body)",
+            },
+        )
+        is_handshake = sfn.Condition.and_(
+            sfn.Condition.is_present("$.event.type"),
+            sfn.Condition.is_string("$.event.type"),
+            sfn.Condition.string_equals("$.event.type", "url_verification"),
+            sfn.Condition.is_present("$.event.challenge"),
+        )
+        looks_like_json = sfn.Condition.string_matches("$.body", "{*}")
         definition = (
-            sfn.Choice(self, "IsUrlVerification").when(is_handshake, challenge).otherwise(enqueue)
+            sfn.Choice(self, "IsJsonObject")
+            .when(
+                looks_like_json,
+                parse.next(
+                    sfn.Choice(self, "IsUrlVerification")
+                    .when(is_handshake, challenge)
+                    .otherwise(enqueue)
+                ),
+            )
+            .otherwise(enqueue)
         )
         self.state_machine = _express(
             self, definition, key=key, retention=retention, removal_policy=removal_policy

@@ -46,6 +46,8 @@ class InboundSettings(Settings):
     processor_memory_mb: int = Field(default=256, ge=128, le=10240)
     processor_timeout_seconds: int = Field(default=30, ge=3, le=900)
     idempotency_ttl_days: int = Field(default=7, ge=1)
+    # Raw bodies of rejected webhooks (personal data) expire after this many days.
+    rejected_retention_days: int = Field(default=30, ge=1, le=3650)
     log_retention_days: int = 30
     # Whether this Stage sets API Gateway's account-wide CloudWatch Logs role (an
     # AWS::ApiGateway::Account resource, which overwrites whatever the account had). Leave it

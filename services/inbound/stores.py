@@ -22,7 +22,14 @@ class Stores:
     idempotency_table: dynamodb.Table
 
     @classmethod
-    def create(cls, scope: Construct, *, key: kms.IKey, removal_policy: RemovalPolicy) -> Stores:
+    def create(
+        cls,
+        scope: Construct,
+        *,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        rejected_retention_days: int,
+    ) -> Stores:
         """Create the four stores in `scope` (ids AccessLogs, MediaBucket, MessagesTable,
         IdempotencyTable), encrypted with `key` where the service allows it."""
         access_logs = s3.Bucket(
@@ -57,7 +64,14 @@ class Stores:
                     ],
                     noncurrent_version_expiration=Duration.days(30),
                     abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
+                ),
+                # Raw bodies of rejected webhooks hold personal data and are kept only for
+                # triage of the rejection (the processors write them under rejected/).
+                s3.LifecycleRule(
+                    id="ExpireRejectedBodies",
+                    prefix="rejected/",
+                    expiration=Duration.days(rejected_retention_days),
+                ),
             ],
             removal_policy=removal_policy,
         )

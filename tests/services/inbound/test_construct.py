@@ -332,3 +332,15 @@ def test_the_account_wide_api_gateway_logging_role_is_a_config_choice(managed: b
     inbound = _probe_inbound(InboundSettings(manage_account_logging_role=managed))
     template = Template.from_stack(cdk.Stack.of(inbound))
     template.resource_count_is("AWS::ApiGateway::Account", 1 if managed else 0)
+
+
+def test_raw_bodies_of_rejected_webhooks_expire(synth: Synth) -> None:
+    """They hold personal data and are kept only to triage the rejection (issue: real traffic)."""
+    template = synth.template("prod").to_json()
+    bucket = template["Resources"]["InboundMediaBucket74181524"]["Properties"]
+    (rule,) = [
+        r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "rejected/"
+    ]
+    days = synth.config.environment("prod").settings.inbound.rejected_retention_days
+    assert rule["ExpirationInDays"] == days
+    assert rule["Status"] == "Enabled"
