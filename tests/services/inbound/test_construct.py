@@ -208,7 +208,7 @@ def test_the_webhook_api_keeps_its_logical_ids(synth: Synth, name: str) -> None:
 
 
 def test_no_secret_value_is_in_any_template(synth: Synth) -> None:
-    from tests.services.inbound.conftest import SECRETS
+    from tests.support.inbound import SECRETS
 
     for name in ("dev", "staging", "prod"):
         template = synth.template(name)

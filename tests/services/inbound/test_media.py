@@ -12,7 +12,7 @@ import pytest
 from services.inbound.providers import discover
 from services.inbound.providers.base import MediaPolicy, MediaRef, MediaUnavailable, Transient
 from services.inbound.runtime.media import MediaClient, RawResponse, is_public
-from tests.services.inbound.conftest import SECRETS
+from tests.support.inbound import SECRETS
 
 PUBLIC_IP = "93.184.216.34"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.inbound.providers import discover
 from services.inbound.providers.base import InboundRequest, ParsedMessage, Rejected
-from tests.services.inbound.conftest import PROVIDERS, SECRETS
+from tests.support.inbound import PROVIDERS, SECRETS
 
 json_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -15,7 +15,7 @@ from services.events.models import MessageReceived, MessageRejected, message_id_
 from services.inbound.providers import discover
 from services.inbound.runtime import idempotency
 from services.inbound.runtime import processor as runtime
-from tests.services.inbound.conftest import (
+from tests.support.inbound import (
     MEDIA,
     PROVIDERS,
     REGION,
@@ -108,7 +108,7 @@ def test_malformed_but_correctly_signed_body_is_rejected(stores: Stores, provide
 
 
 def _resign(provider: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-    from tests.services.inbound.conftest import SECRETS, URL
+    from tests.support.inbound import SECRETS, URL
 
     return discover()[provider].sign(
         secret=SECRETS[provider], url=URL.format(provider=provider), body=body, headers=headers
@@ -216,7 +216,7 @@ def test_backlog_is_judged_fresh_at_api_gateway_receive_time(stores: Stores, pro
 
 
 def _rotate(provider: str, **changes: str) -> dict[str, str]:
-    from tests.services.inbound.conftest import SECRETS
+    from tests.support.inbound import SECRETS
 
     new = {**SECRETS[provider], **changes}
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(
@@ -226,7 +226,7 @@ def _rotate(provider: str, **changes: str) -> dict[str, str]:
 
 
 def _signed_with(provider: str, secret: dict[str, str], key: str) -> dict[str, Any]:
-    from tests.services.inbound.conftest import URL
+    from tests.support.inbound import URL
 
     headers, body = discover()[provider].sample_request(
         secret=secret, url=URL.format(provider=provider), provider_message_id=key
@@ -236,7 +236,7 @@ def _signed_with(provider: str, secret: dict[str, str], key: str) -> dict[str, A
 
 def test_rotated_secret_is_read_again_on_a_mismatch(stores: Stores) -> None:
     proc = stores.processor("generic")
-    from tests.services.inbound.conftest import SECRETS
+    from tests.support.inbound import SECRETS
 
     assert proc.handle(batch(_signed_with("generic", SECRETS["generic"], "a")), CONTEXT) == {
         "batchItemFailures": []
@@ -250,7 +250,7 @@ def test_rotated_secret_is_read_again_on_a_mismatch(stores: Stores) -> None:
 
 
 def test_previous_secret_is_accepted_during_the_rotation_window(stores: Stores) -> None:
-    from tests.services.inbound.conftest import SECRETS
+    from tests.support.inbound import SECRETS
 
     old = dict(SECRETS["generic"])
     _rotate("generic", signing_key="rotated-key")

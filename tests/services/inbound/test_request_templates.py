@@ -13,7 +13,7 @@ from rehearsal.apigateway import render, resolve, send_message_request
 from rehearsal.event_source import LambdaContext, drain
 from services.inbound.providers import discover
 from services.inbound.templates import request_template
-from tests.services.inbound.conftest import PROVIDERS, REGION, SECRETS, Stores
+from tests.support.inbound import PROVIDERS, REGION, SECRETS, Stores
 from tests.support.synth import Synth
 
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
