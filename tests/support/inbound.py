@@ -87,7 +87,7 @@ class Stores:
 
     def events(self) -> list[dict[str, Any]]:
         sqs = boto3.client("sqs", region_name=REGION)
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             got = sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(
                 "Messages", []

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from services.events.models import MessageReceived, MessageRejected, message_id_for
 from services.inbound.providers import discover
@@ -177,7 +176,7 @@ def test_put_events_throttling_is_a_batch_item_failure(
         lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException"}]},
     )
     # Every record failed: the invocation fails and SQS returns the whole batch.
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(runtime.BatchFailed):
         stores.processor(provider).handle(batch(record, _valid_other(provider)), CONTEXT)
     monkeypatch.setattr(events_client, "put_events", original)
     assert stores.processor(provider).handle(batch(record), CONTEXT) == {"batchItemFailures": []}
@@ -197,7 +196,7 @@ def test_missing_secret_is_transient(stores: Stores) -> None:
     )
     headers, body = signed("generic", "pm-x")
     record = sqs_record(discover()["generic"], headers, body)
-    with pytest.raises(BatchProcessingError, match="All records failed"):
+    with pytest.raises(runtime.BatchFailed, match="All records failed"):
         stores.processor("generic").handle(batch(record, _valid_other("generic")), CONTEXT)
     assert stores.events() == []
 
@@ -333,7 +332,7 @@ def test_crash_between_publish_and_completion_republishes_the_same_message_id(
         raise RuntimeError("function timed out")
 
     monkeypatch.setattr(crashing.claims, "complete", crash)
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(runtime.BatchFailed):
         crashing.handle(batch(record), CONTEXT)
     # SQS redelivers once the claim's lock has expired: at-least-once, with one message_id.
     retry = stores.processor("generic")
