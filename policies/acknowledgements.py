@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policies import fingerprint as fingerprints
 from policies import path_patterns
 from policies.findings import Finding
 
@@ -35,7 +36,8 @@ class RegistryError(Exception):
     """An entry of the registry is malformed or cannot be applied; str() is one printable line."""
 
 
-FIELDS = frozenset({"rule", "paths", "reason", "owner"})
+REQUIRED_FIELDS = ("rule", "paths", "reason", "owner")
+FIELDS = frozenset({*REQUIRED_FIELDS, "fingerprint"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Acknowledgement:
     paths: tuple[str, ...]
     reason: str
     owner: str
+    fingerprint: str = ""  # policies/fingerprint.py: the content that was reviewed
 
     @property
     def namespace(self) -> str:
@@ -79,6 +82,16 @@ class Acknowledgement:
             raise RegistryError(f"{where}.owner: must name the owning team")
         if not self.paths:
             raise RegistryError(f"{where}.paths: must list at least one construct path")
+        if self.fingerprint and not fingerprints.FORMAT.match(self.fingerprint):
+            raise RegistryError(
+                f"{where}.fingerprint: {self.fingerprint!r} must be {fingerprints.LENGTH} "
+                "lower-case hex digits, as the gate prints it"
+            )
+        if self.fingerprint and self.namespace not in fingerprints.NAMESPACES:
+            raise RegistryError(
+                f"{where}.fingerprint: only scanner findings (Checkov, CfnLint, Parliament) "
+                f"carry one, not {self.namespace}"
+            )
         for path in self.paths:
             complaint = path_patterns.problem(path)
             if complaint:
@@ -123,17 +136,21 @@ def _entry(index: int, raw: object) -> Acknowledgement:
     unknown = sorted(set(raw) - FIELDS)
     if unknown:
         raise RegistryError(f"{where}: unknown field {unknown[0]!r}; fields: {sorted(FIELDS)}")
-    missing = [name for name in ("rule", "paths", "reason", "owner") if name not in raw]
+    missing = [name for name in REQUIRED_FIELDS if name not in raw]
     if missing:
         raise RegistryError(f"{where}: {missing[0]!r} is required")
     paths = raw["paths"]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise RegistryError(f"{where}.paths: must be a list of construct path patterns")
-    for name in ("rule", "reason", "owner"):
-        if not isinstance(raw[name], str):
+    for name in ("rule", "reason", "owner", "fingerprint"):
+        if not isinstance(raw.get(name, ""), str):
             raise RegistryError(f"{where}.{name}: must be a string")
     entry = Acknowledgement(
-        rule=raw["rule"], paths=tuple(paths), reason=raw["reason"], owner=raw["owner"]
+        rule=raw["rule"],
+        paths=tuple(paths),
+        reason=raw["reason"],
+        owner=raw["owner"],
+        fingerprint=raw.get("fingerprint", ""),
     )
     entry.validate(index)
     return entry
@@ -201,12 +218,14 @@ class Matched:
 
     `acknowledged[i]` is the entry for `findings[i]` or None; `stale` lists each (entry, path
     pattern) of a scanner entry that matched no finding; `overbroad` one line per pattern that
-    also matches a resource without that finding (judged only when the resources are given).
+    also matches a resource without that finding (judged only when the resources are given);
+    `resurfaced` one line per entry whose fingerprinted content changed (its findings reopen).
     """
 
     acknowledged: list[Acknowledgement | None]
     stale: list[tuple[Acknowledgement, str]]
     overbroad: list[str] = field(default_factory=list)
+    resurfaced: list[str] = field(default_factory=list)
 
 
 def match_findings(
@@ -214,12 +233,14 @@ def match_findings(
     entries: Iterable[Acknowledgement] | None = None,
     namespaces: Iterable[str] | None = None,
     resources: Iterable[str] | None = None,
+    contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Matched:
     """Match scanner findings to registry entries by exact rule id and construct path pattern.
 
     Only entries of `namespaces` (default: every scanner namespace) are considered, and only those
     can be stale, so a partial scan (one tool) does not call another tool's entries stale.
-    `resources` (every construct path of the assembly) turns on the over-broad check.
+    `resources` (every construct path of the assembly) turns on the over-broad check, and
+    `contents` (construct path -> template resource) the fingerprint check.
     """
     wanted = set(SCANNER_NAMESPACES if namespaces is None else namespaces)
     scoped = [e for e in (load() if entries is None else entries) if e.namespace in wanted]
@@ -242,7 +263,41 @@ def match_findings(
         for finding in findings:
             found.setdefault(finding.construct_path, set()).add(finding.registry_rule)
         broad = overbroad(scoped, resources, found)
-    return Matched(acknowledged=acknowledged, stale=stale, overbroad=broad)
+    resurfaced = [] if contents is None else reopen_changed(findings, acknowledged, contents)
+    return Matched(acknowledged, stale, overbroad=broad, resurfaced=resurfaced)
+
+
+def reopen_changed(
+    findings: Sequence[Finding],
+    acknowledged: list[Acknowledgement | None],
+    contents: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """Un-acknowledge (in place) the findings of each entry whose content fingerprint differs.
+
+    A rule of fingerprint.REQUIRED needs one: its entries without a fingerprint reopen too.
+    """
+    lines = []
+    entries = {e for e in acknowledged if e is not None}
+    for entry in sorted(entries, key=lambda e: (e.rule, e.paths)):
+        if not entry.fingerprint and entry.rule not in fingerprints.REQUIRED:
+            continue
+        indexes = [i for i, e in enumerate(acknowledged) if e is entry]
+        paths = {findings[i].construct_path for i in indexes}
+        now = fingerprints.fingerprint(entry.rule, {p: contents.get(p, {}) for p in sorted(paths)})
+        if now == entry.fingerprint:
+            continue
+        for i in indexes:
+            acknowledged[i] = None
+        was = (
+            f"acknowledged with fingerprint {entry.fingerprint}"
+            if entry.fingerprint
+            else ("acknowledged without the fingerprint this rule requires")
+        )
+        lines.append(
+            f"{entry.rule} at {', '.join(entry.paths)}: {was}, but the flagged content is now "
+            f'{now}; review it and re-acknowledge with fingerprint = "{now}"'
+        )
+    return lines
 
 
 def overbroad(
