@@ -28,6 +28,8 @@ EXPECTED = {
     "ServiceKeyAccess",
     "GlobalName",
     "RollbackWindow",
+    # The gate cannot be fooled (issue 16).
+    "PlaintextSecret",
 }
 
 
