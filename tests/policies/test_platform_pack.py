@@ -30,6 +30,7 @@ EXPECTED = {
     "RollbackWindow",
     # The gate cannot be fooled (issue 16).
     "PlaintextSecret",
+    "CrossAccountResourcePolicy",
 }
 
 
