@@ -1,18 +1,21 @@
 """The acknowledgements registry (acknowledgements.toml): each accepted finding, why, its owner.
 
-cdk-nag entries are acknowledged on constructs at synth; scanner entries are matched on cdk.out.
+cdk-nag entries are acknowledged on L1 resources at synth; scanner entries are matched on cdk.out.
+Path patterns follow policies/path_patterns.py; an entry whose pattern also matches a resource
+without that finding is over-broad and refused (`overbroad`). Any registry error is one line.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from policies import fingerprint as fingerprints
+from policies import path_patterns
 from policies.findings import Finding
 
 if TYPE_CHECKING:  # imported where used: the scanner runner loads the registry without jsii
@@ -30,7 +33,11 @@ SCANNER_NAMESPACES = {
 
 
 class RegistryError(Exception):
-    """An entry of the registry is malformed or cannot be applied."""
+    """An entry of the registry is malformed or cannot be applied; str() is one printable line."""
+
+
+REQUIRED_FIELDS = ("rule", "paths", "reason", "owner")
+FIELDS = frozenset({*REQUIRED_FIELDS, "fingerprint"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Acknowledgement:
     paths: tuple[str, ...]
     reason: str
     owner: str
+    fingerprint: str = ""  # policies/fingerprint.py: the content that was reviewed
 
     @property
     def namespace(self) -> str:
@@ -74,14 +82,20 @@ class Acknowledgement:
             raise RegistryError(f"{where}.owner: must name the owning team")
         if not self.paths:
             raise RegistryError(f"{where}.paths: must list at least one construct path")
+        if self.fingerprint and not fingerprints.FORMAT.match(self.fingerprint):
+            raise RegistryError(
+                f"{where}.fingerprint: {self.fingerprint!r} must be {fingerprints.LENGTH} "
+                "lower-case hex digits, as the gate prints it"
+            )
+        if self.fingerprint and self.namespace not in fingerprints.NAMESPACES:
+            raise RegistryError(
+                f"{where}.fingerprint: only scanner findings (Checkov, CfnLint, Parliament) "
+                f"carry one, not {self.namespace}"
+            )
         for path in self.paths:
-            # A Stage path has two segments (Pipeline/Prod), a Stage's stack three; whether a
-            # literal three-segment path is a stack is only known from the tree (see apply()).
-            if path.count("/") < 2 or (path.endswith("*") and path.count("/") < 3):
-                raise RegistryError(
-                    f"{where}.paths: {path!r} is too broad; "
-                    "name the construct, not a stack or Stage"
-                )
+            complaint = path_patterns.problem(path)
+            if complaint:
+                raise RegistryError(f"{where}.paths: {path!r} {complaint}")
 
     def rule_for(self, construct: IConstruct, captures: dict[str, str] | None = None) -> str:
         rule = self.rule
@@ -97,7 +111,7 @@ class Acknowledgement:
     def match(self, construct_path: str) -> tuple[str, dict[str, str]] | None:
         """The first path pattern matching `construct_path`, with its captured segments."""
         for pattern in self.paths:
-            found = _path_regex(pattern).fullmatch(construct_path)
+            found = path_patterns.regex(pattern).fullmatch(construct_path)
             if found:
                 return pattern, found.groupdict()
         return None
@@ -106,45 +120,63 @@ class Acknowledgement:
         found = self.match(construct_path)
         return found[0] if found else None
 
+    def rule_regex(self, captures: dict[str, str]) -> re.Pattern[str]:
+        """The rule id this entry acknowledges where it captured `captures` (any account/region)."""
+        rule = self.rule
+        for name, value in captures.items():
+            rule = rule.replace(f"{{{name}:lower}}", value.lower()).replace(f"{{{name}}}", value)
+        text = re.escape(rule).replace(r"\{account\}", r"\d{12}")
+        return re.compile(text.replace(r"\{region\}", r"[a-z0-9-]+"))
 
-@cache
-def _path_regex(pattern: str) -> re.Pattern[str]:
-    """fnmatch-style '*' (crossing '/'), plus {name} capturing exactly one path segment."""
-    parts = re.split(r"(\{[a-z_]+\}|\*)", pattern)
-    out = []
-    for part in parts:
-        if part == "*":
-            out.append(".*")
-        elif part.startswith("{") and part.endswith("}"):
-            out.append(f"(?P<{part[1:-1]}>[^/]+)")
-        else:
-            out.append(re.escape(part))
-    return re.compile("".join(out))
+
+def _entry(index: int, raw: object) -> Acknowledgement:
+    where = f"{REGISTRY.name}: acknowledgement[{index}]"
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{where}: must be a table of {', '.join(sorted(FIELDS))}")
+    unknown = sorted(set(raw) - FIELDS)
+    if unknown:
+        raise RegistryError(f"{where}: unknown field {unknown[0]!r}; fields: {sorted(FIELDS)}")
+    missing = [name for name in REQUIRED_FIELDS if name not in raw]
+    if missing:
+        raise RegistryError(f"{where}: {missing[0]!r} is required")
+    paths = raw["paths"]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise RegistryError(f"{where}.paths: must be a list of construct path patterns")
+    for name in ("rule", "reason", "owner", "fingerprint"):
+        if not isinstance(raw.get(name, ""), str):
+            raise RegistryError(f"{where}.{name}: must be a string")
+    entry = Acknowledgement(
+        rule=raw["rule"],
+        paths=tuple(paths),
+        reason=raw["reason"],
+        owner=raw["owner"],
+        fingerprint=raw.get("fingerprint", ""),
+    )
+    entry.validate(index)
+    return entry
 
 
 def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
-    data = tomllib.loads(registry.read_text())
-    entries = []
-    for index, raw in enumerate(data.get("acknowledgement", [])):
-        try:
-            entry = Acknowledgement(
-                rule=raw["rule"],
-                paths=tuple(raw["paths"]),
-                reason=raw["reason"],
-                owner=raw["owner"],
-            )
-        except KeyError as missing:
-            raise RegistryError(
-                f"{REGISTRY.name}: acknowledgement[{index}]: {missing} is required"
-            ) from None
-        entry.validate(index)
-        entries.append(entry)
-    return entries
+    """Every entry of the registry, validated; any problem raises a one-line RegistryError."""
+    try:
+        data = tomllib.loads(registry.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise RegistryError(f"{registry.name}: cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{registry.name}: not valid TOML: {error}") from None
+    unknown = sorted(set(data) - {"acknowledgement"})
+    if unknown:
+        raise RegistryError(f"{registry.name}: unknown table {unknown[0]!r}")
+    raw = data.get("acknowledgement", [])
+    if not isinstance(raw, list):
+        raise RegistryError(f"{registry.name}: use [[acknowledgement]] for each entry")
+    return [_entry(index, item) for index, item in enumerate(raw)]
 
 
 def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Acknowledgement, int]:
-    """Acknowledge each cdk-nag entry on every construct it matches; returns matches per entry.
+    """Acknowledge each cdk-nag entry on every resource it matches; returns matches per entry.
 
+    A match on any other construct is refused: the framework would extend it to every child.
     Scanner entries (SCANNER_NAMESPACES) are skipped: cdk-nag never reports their ids.
     """
     import aws_cdk as cdk
@@ -160,6 +192,11 @@ def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Ac
             raise RegistryError(
                 f"{REGISTRY.name}: {hits[0][0].rule} at {path!r} would acknowledge "
                 "a whole Stack or Stage; name the construct that owns the finding"
+            )
+        if not isinstance(construct, cdk.CfnResource):  # it would also cover every child
+            raise RegistryError(
+                f"{REGISTRY.name}: {hits[0][0].rule} at {path!r} matches a construct that "
+                "holds others, not a resource; name the resource (e.g. .../Resource)"
             )
         cdk.Validations.of(construct).acknowledge(
             *(
@@ -180,22 +217,30 @@ class Matched:
     """Scanner findings against the registry: the entry acknowledging each finding, and the stale.
 
     `acknowledged[i]` is the entry for `findings[i]` or None; `stale` lists each (entry, path
-    pattern) of a scanner entry that matched no finding.
+    pattern) of a scanner entry that matched no finding; `overbroad` one line per pattern that
+    also matches a resource without that finding (judged only when the resources are given);
+    `resurfaced` one line per entry whose fingerprinted content changed (its findings reopen).
     """
 
     acknowledged: list[Acknowledgement | None]
     stale: list[tuple[Acknowledgement, str]]
+    overbroad: list[str] = field(default_factory=list)
+    resurfaced: list[str] = field(default_factory=list)
 
 
 def match_findings(
     findings: Sequence[Finding],
     entries: Iterable[Acknowledgement] | None = None,
     namespaces: Iterable[str] | None = None,
+    resources: Iterable[str] | None = None,
+    contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Matched:
     """Match scanner findings to registry entries by exact rule id and construct path pattern.
 
     Only entries of `namespaces` (default: every scanner namespace) are considered, and only those
     can be stale, so a partial scan (one tool) does not call another tool's entries stale.
+    `resources` (every construct path of the assembly) turns on the over-broad check, and
+    `contents` (construct path -> template resource) the fingerprint check.
     """
     wanted = set(SCANNER_NAMESPACES if namespaces is None else namespaces)
     scoped = [e for e in (load() if entries is None else entries) if e.namespace in wanted]
@@ -212,4 +257,87 @@ def match_findings(
                 hit = hit or entry
         acknowledged.append(hit)
     stale = [(e, path) for e in scoped for path in e.paths if (e, path) not in used]
-    return Matched(acknowledged=acknowledged, stale=stale)
+    broad: list[str] = []
+    if resources is not None:
+        found: dict[str, set[str]] = {}
+        for finding in findings:
+            found.setdefault(finding.construct_path, set()).add(finding.registry_rule)
+        broad = overbroad(scoped, resources, found)
+    resurfaced = [] if contents is None else reopen_changed(findings, acknowledged, contents)
+    return Matched(acknowledged, stale, overbroad=broad, resurfaced=resurfaced)
+
+
+def reopen_changed(
+    findings: Sequence[Finding],
+    acknowledged: list[Acknowledgement | None],
+    contents: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """Un-acknowledge (in place) the findings of each entry whose content fingerprint differs.
+
+    A rule of fingerprint.REQUIRED needs one: its entries without a fingerprint reopen too.
+    """
+    lines = []
+    entries = {e for e in acknowledged if e is not None}
+    for entry in sorted(entries, key=lambda e: (e.rule, e.paths)):
+        if not entry.fingerprint and entry.rule not in fingerprints.REQUIRED:
+            continue
+        indexes = [i for i, e in enumerate(acknowledged) if e is entry]
+        paths = {findings[i].construct_path for i in indexes}
+        now = fingerprints.fingerprint(entry.rule, {p: contents.get(p, {}) for p in sorted(paths)})
+        if now == entry.fingerprint:
+            continue
+        for i in indexes:
+            acknowledged[i] = None
+        was = (
+            f"acknowledged with fingerprint {entry.fingerprint}"
+            if entry.fingerprint
+            else ("acknowledged without the fingerprint this rule requires")
+        )
+        lines.append(
+            f"{entry.rule} at {', '.join(entry.paths)}: {was}, but the flagged content is now "
+            f'{now}; review it and re-acknowledge with fingerprint = "{now}"'
+        )
+    return lines
+
+
+def overbroad(
+    entries: Iterable[Acknowledgement],
+    resources: Iterable[str],
+    found: Mapping[str, Iterable[str]],
+) -> list[str]:
+    """One line per (entry, pattern) that also matches a resource without that entry's finding.
+
+    `resources` are the construct paths of every synthesized resource; `found` maps a construct
+    path to the registry rule ids of its findings (acknowledged or not).
+    """
+    paths = sorted(set(resources))
+    rules = {path: list(ids) for path, ids in found.items()}
+    lines = []
+    for entry in entries:
+        for pattern in entry.paths:
+            compiled = path_patterns.regex(pattern)
+            for path in paths:
+                hit = compiled.fullmatch(path)
+                if hit is None:
+                    continue
+                wanted = entry.rule_regex(hit.groupdict())
+                if not any(wanted.fullmatch(rule) for rule in rules.get(path, ())):
+                    lines.append(
+                        f"{entry.rule} at {pattern} also matches {path}, which has no such "
+                        "finding (over-broad); narrow the pattern to the flagged resources"
+                    )
+                    break
+    return lines
+
+
+def nag_overbroad(
+    entries: Iterable[Acknowledgement], resources: Iterable[str], report: Mapping[str, Any]
+) -> list[str]:
+    """`overbroad` for the cdk-nag entries, their findings read from validation-report.json."""
+    found: dict[str, set[str]] = {}
+    for plugin in report.get("pluginReports", []):
+        for violation in [*plugin.get("violations", []), *plugin.get("suppressedViolations", [])]:
+            namespaced = f"{plugin.get('pluginName', '')}::{violation.get('ruleName', '')}"
+            for construct in violation.get("violatingConstructs", []):
+                found.setdefault(str(construct.get("constructPath", "")), set()).add(namespaced)
+    return overbroad([e for e in entries if not e.is_scanner], resources, found)

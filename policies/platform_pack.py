@@ -102,6 +102,7 @@ class PlatformChecks(NagPack):
                 template=stack.body,
                 termination_protection=stack.termination_protection,
                 retain_data=stack.path in self._retained,
+                account=stack.account,
             )
             for logical_id, body in context.resources.items():
                 resource_type = str(body.get("Type"))

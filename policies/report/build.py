@@ -69,11 +69,48 @@ def acknowledged_table(findings: list[Finding]) -> Table:
     )
 
 
+OUTSIDE = "Who outside this account can do what"
+
+
+def outside_section(unit: Unit) -> Section:
+    """Every grant of a resource-based policy to another account or to anyone: read first."""
+    rows = [
+        [g.who, f"`{g.principal}`", g.actions, f"`{g.resource}`"]
+        for stack in unit.stacks
+        for policy in summaries.resource_policies(stack)
+        for g in policy.outside
+    ]
+    return Section(OUTSIDE, anchor="outside").add(
+        Table(
+            ["Account", "Principal", "Actions", "Policy"],
+            rows,
+            "No resource policy lets in another account or anyone.",
+        )
+    )
+
+
+def resource_policy_section(unit: Unit) -> Section:
+    section = Section("Resource-based policies", anchor="resource-policies")
+    for stack in unit.stacks:
+        for policy in summaries.resource_policies(stack):
+            rows = [
+                [f"`{g.principal}`", g.effect, g.action, f"`{g.condition}`" if g.condition else ""]
+                for g in sorted(policy.grants)
+            ]
+            sub = Section(f"{policy.type} {policy.path}", anchor=f"policy-{policy.path}")
+            sub.add(Table(["Principal", "Effect", "Action", "Condition"], rows, "No statements."))
+            section.add(sub)
+    return section
+
+
 def iam_section(unit: Unit) -> Section:
     section = Section("IAM summary", anchor="iam")
+    section.add(outside_section(unit))
+    section.add(resource_policy_section(unit))
     section.add(
         "Every role the unit creates: who can assume it, and each action it may take on each "
-        "resource (statements of its inline and attached policies, merged)."
+        "resource (statements of its inline and attached policies, merged). Who outside this "
+        "account can get in through a resource-based policy comes first, above."
     )
     for stack in unit.stacks:
         for role in summaries.roles(stack):

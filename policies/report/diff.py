@@ -1,4 +1,4 @@
-"""What changed between two synth outputs: findings, acknowledgements, IAM and encryption.
+"""What changed between two synth outputs: outside access, findings, acknowledgements, IAM, keys.
 
 This is what a prod approver reads: the release's security delta, not the whole inventory.
 """
@@ -19,6 +19,9 @@ class UnitDiff:
     """The changes within one unit (toolchain stack or Stage)."""
 
     unit: str
+    # Who outside the account gains or loses access through a resource-based policy: read first.
+    outside_added: list[summaries.OutsideGrant] = field(default_factory=list)
+    outside_removed: list[summaries.OutsideGrant] = field(default_factory=list)
     new_findings: list[Finding] = field(default_factory=list)
     resolved_findings: list[Finding] = field(default_factory=list)
     new_acknowledgements: list[Finding] = field(default_factory=list)
@@ -27,6 +30,8 @@ class UnitDiff:
     added_permissions: list[tuple[str, summaries.Permission]] = field(default_factory=list)
     removed_permissions: list[tuple[str, summaries.Permission]] = field(default_factory=list)
     trust_changes: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+    added_policy_grants: list[tuple[str, summaries.PolicyGrant]] = field(default_factory=list)
+    removed_policy_grants: list[tuple[str, summaries.PolicyGrant]] = field(default_factory=list)
     encryption_changes: list[tuple[str, str, str]] = field(default_factory=list)
 
     def empty(self) -> bool:
@@ -50,9 +55,10 @@ class Diff:
 
     @property
     def broadens_permissions(self) -> bool:
-        return any(u.added_permissions or u.trust_changes for u in self.units) or bool(
-            self.added_units
-        )
+        return any(
+            u.added_permissions or u.trust_changes or u.outside_added or u.added_policy_grants
+            for u in self.units
+        ) or bool(self.added_units)
 
 
 def _json(value: Any) -> Any:
@@ -84,12 +90,30 @@ def _permissions(unit: Unit) -> dict[str, summaries.RoleSummary]:
     return {role.path: role for stack in unit.stacks for role in summaries.roles(stack)}
 
 
+def _policies(unit: Unit) -> dict[str, summaries.ResourcePolicySummary]:
+    return {p.path: p for stack in unit.stacks for p in summaries.resource_policies(stack)}
+
+
+def _compare_policies(old: Unit, new: Unit, diff: UnitDiff) -> None:
+    before, after = _policies(old), _policies(new)
+    old_outside = {g for p in before.values() for g in p.outside}
+    new_outside = {g for p in after.values() for g in p.outside}
+    diff.outside_added = sorted(new_outside - old_outside)
+    diff.outside_removed = sorted(old_outside - new_outside)
+    for path in sorted(before.keys() | after.keys()):
+        was = before[path].grants if path in before else set()
+        now = after[path].grants if path in after else set()
+        diff.added_policy_grants += [(path, g) for g in sorted(now - was)]
+        diff.removed_policy_grants += [(path, g) for g in sorted(was - now)]
+
+
 def _stores(unit: Unit) -> dict[str, summaries.Store]:
     return {store.path: store for stack in unit.stacks for store in summaries.stores(stack)}
 
 
 def compare_units(old: Unit, new: Unit) -> UnitDiff:
     diff = UnitDiff(unit=new.name)
+    _compare_policies(old, new, diff)
     old_open, new_open = _findings(old, False), _findings(new, False)
     diff.new_findings = [new_open[k] for k in sorted(new_open.keys() - old_open.keys())]
     diff.resolved_findings = [old_open[k] for k in sorted(old_open.keys() - new_open.keys())]
@@ -158,6 +182,7 @@ def document(diff: Diff, base_label: str) -> Section:
             section.add("No security-relevant change.")
             doc.add(section)
             continue
+        section.add(_outside_section(unit))
         headers = ["Source", "Rule", "Construct", "Reason / description"]
         section.add(
             Section("New open findings").add(Table(headers, _finding_rows(unit.new_findings)))
@@ -217,6 +242,15 @@ def document(diff: Diff, base_label: str) -> Section:
                 )
             )
         )
+        grant_headers = ["Policy", "Principal", "Effect", "Action", "Condition"]
+        for title, grants in (
+            ("Added resource-policy grants", unit.added_policy_grants),
+            ("Removed resource-policy grants", unit.removed_policy_grants),
+        ):
+            rows = [
+                [f"`{r}`", f"`{g.principal}`", g.effect, g.action, g.condition] for r, g in grants
+            ]
+            section.add(Section(title).add(Table(grant_headers, rows)))
         section.add(
             Section("Encryption changes").add(
                 Table(
@@ -227,3 +261,15 @@ def document(diff: Diff, base_label: str) -> Section:
         )
         doc.add(section)
     return doc
+
+
+def _outside_section(unit: UnitDiff) -> Section:
+    """Grants to other accounts or anyone, gained and lost: the first thing an approver reads."""
+    rows = [
+        [change, g.who, f"`{g.principal}`", g.actions, f"`{g.resource}`"]
+        for change, grants in (("gained", unit.outside_added), ("lost", unit.outside_removed))
+        for g in grants
+    ]
+    return Section("Who outside this account gains or loses access").add(
+        Table(["Change", "Account", "Principal", "Actions", "Policy"], rows)
+    )

@@ -1,4 +1,4 @@
-"""IAM and encryption summaries of a stack, read from its template.
+"""IAM (roles and resource-based policies) and encryption summaries of a stack, from its template.
 
 CloudFormation intrinsics are rendered readably (`<Inbound/Twilio/Queue>.Arn`) rather than
 resolved: a reviewer needs to see which resource a grant names, not a made-up ARN.
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud_assembly.templates import StackTemplate as Stack
+from policies.rules._iam import resource_statements
+from policies.rules._principals import LAMBDA_PERMISSION, RESOURCE_POLICY_TYPES, outside_grants
 from policies.rules.base import Resource, StackContext, as_list, referenced_ids
 from policies.rules.customer_managed_key import KEY_PROPERTIES, is_customer_managed, values_at
 
@@ -131,6 +133,78 @@ def roles(stack: Stack) -> list[RoleSummary]:
             for statement in _statements(properties.get("PolicyDocument")):
                 summaries[logical_id].permissions |= _permissions(statement, stack)
     return sorted(summaries.values(), key=lambda r: r.path)
+
+
+@dataclass(frozen=True, order=True)
+class OutsideGrant:
+    """Who outside the stack's account (an account id, or '*' for anyone) may do what, where."""
+
+    resource: str
+    who: str
+    principal: str
+    actions: str
+
+
+@dataclass(frozen=True, order=True)
+class PolicyGrant:
+    """One statement of a resource-based policy, per principal and action."""
+
+    principal: str
+    effect: str
+    action: str
+    condition: str = ""
+
+
+@dataclass
+class ResourcePolicySummary:
+    """A resource-based policy: first who outside the account it lets in, then every grant."""
+
+    path: str
+    type: str
+    outside: list[OutsideGrant] = field(default_factory=list)
+    grants: set[PolicyGrant] = field(default_factory=set)
+
+
+def _policy_grants(resource: Resource, stack: Stack) -> set[PolicyGrant]:
+    if resource.type == LAMBDA_PERMISSION:
+        props = resource.properties
+        scope = {k: props[k] for k in ("SourceArn", "SourceAccount") if k in props}
+        condition = json.dumps(scope, sort_keys=True, default=str) if scope else ""
+        principal = render(props.get("Principal", ""), stack)
+        return {PolicyGrant(principal, "Allow", str(props.get("Action", "")), condition)}
+    grants = set()
+    for statement in resource_statements(resource):
+        conditions = statement.get("Condition")
+        rendered = json.dumps(conditions, sort_keys=True) if conditions else ""
+        for principal in _principals({"Principal": statement.get("Principal", {})}, stack):
+            for action in as_list(statement.get("Action")):
+                grants.add(
+                    PolicyGrant(
+                        principal, str(statement.get("Effect", "Allow")), str(action), rendered
+                    )
+                )
+    return grants
+
+
+def resource_policies(stack: Stack) -> list[ResourcePolicySummary]:
+    """Every resource-based policy of the stack (Lambda permissions included), by path."""
+    context = StackContext(path=stack.path, template=stack.body, account=stack.account)
+    found = []
+    for logical_id, body in stack.body.get("Resources", {}).items():
+        if body.get("Type") not in RESOURCE_POLICY_TYPES | {LAMBDA_PERMISSION}:
+            continue
+        resource = Resource.from_template(context, logical_id)
+        path = short_path(stack, logical_id)
+        outside = sorted(
+            {
+                OutsideGrant(path, g.who, g.principal, ", ".join(sorted(g.actions)))
+                for g in outside_grants(resource)
+            }
+        )
+        found.append(
+            ResourcePolicySummary(path, resource.type, outside, _policy_grants(resource, stack))
+        )
+    return sorted(found, key=lambda r: r.path)
 
 
 # What AWS does when a store names no key of its own.

@@ -88,6 +88,7 @@ class StackContext:
     template: Mapping[str, Any]
     termination_protection: bool = False
     retain_data: bool = False
+    account: str = ""  # the account it deploys to ("" or unresolved where environment-agnostic)
 
     @property
     def resources(self) -> Mapping[str, Any]:

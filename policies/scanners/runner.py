@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,22 +87,38 @@ def _timed(tool: Tool, scan: Scan) -> ToolRun:
 
 
 def acknowledge(
-    findings: list[Finding], tools: Sequence[Tool], entries: list[Acknowledgement] | None = None
+    findings: list[Finding],
+    tools: Sequence[Tool],
+    entries: list[Acknowledgement] | None = None,
+    resources: Sequence[str] | None = None,
+    contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[str]:
-    """Mark registry-acknowledged findings; returns the stale entries of the tools that ran.
+    """Mark registry-acknowledged findings; returns the stale (and, given every resource path,
+    the over-broad) entries of the tools that ran.
 
     cfn-lint warnings and parliament findings below MEDIUM stay informational when unmatched.
     """
     namespaces = [REGISTRY_NAMESPACES[t] for t in tools if t in REGISTRY_NAMESPACES]
     scoped = [f for f in findings if f.source in REGISTRY_NAMESPACES]
-    matched = acknowledgements.match_findings(scoped, entries, namespaces)
+    matched = acknowledgements.match_findings(scoped, entries, namespaces, resources, contents)
     for finding, entry in zip(scoped, matched.acknowledged, strict=True):
         if entry is not None:
             finding.status = "acknowledged"
             finding.reason = f"{entry.reason} (owner: {entry.owner})"
         elif finding.source == "cfn-lint" and finding.severity != "error":
             finding.status = "passed-info"
-    return [f"{entry.rule} at {path} matches no finding (stale)" for entry, path in matched.stale]
+    stale = [f"{entry.rule} at {path} matches no finding (stale)" for entry, path in matched.stale]
+    return stale + matched.overbroad + matched.resurfaced
+
+
+def nag_overbroad(
+    outdir: Path, resources: Sequence[str], entries: list[Acknowledgement]
+) -> list[str]:
+    """The cdk-nag entries that also match resources without their finding (validation report)."""
+    report = outdir / "validation-report.json"
+    if not report.is_file():
+        return []
+    return acknowledgements.nag_overbroad(entries, resources, json.loads(report.read_text()))
 
 
 def run(
@@ -119,7 +135,16 @@ def run(
     findings = [f for r in runs for f in r.findings]
     # A crashed tool reported nothing: its registry entries cannot be judged stale.
     healthy = [r.tool for r in runs if not any(f.rule == "TOOL_ERROR" for f in r.findings)]
-    stale = acknowledge(findings, healthy, entries)
+    contents = {
+        path: stack.body["Resources"][logical_id]
+        for stack in scan.stacks
+        for logical_id, path in stack.construct_paths.items()
+        if path
+    }
+    resources = list(contents)
+    registry = acknowledgements.load() if entries is None else entries
+    stale = acknowledge(findings, healthy, registry, resources, contents)
+    stale += nag_overbroad(outdir, resources, registry)
     results = Results(
         findings=findings,
         summary=[r.summary() for r in runs],

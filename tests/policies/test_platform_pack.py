@@ -28,6 +28,9 @@ EXPECTED = {
     "ServiceKeyAccess",
     "GlobalName",
     "RollbackWindow",
+    # The gate cannot be fooled (issue 16).
+    "PlaintextSecret",
+    "CrossAccountResourcePolicy",
 }
 
 
