@@ -36,7 +36,11 @@ def main() -> int:
         for problem in err.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
-    build(app, config, read_versions())
+    try:
+        build(app, config, read_versions())
+    except acknowledgements.RegistryError as err:
+        print(f"registry error: {err}", file=sys.stderr)
+        return 2
     try:
         app.synth()
     except RuntimeError as err:
