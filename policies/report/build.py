@@ -60,13 +60,19 @@ def findings_table(findings: list[Finding]) -> Table:
 
 
 def acknowledged_table(findings: list[Finding]) -> Table:
-    return Table(
-        ["Source", "Rule", "Construct", "Acknowledged at", "Reason"],
-        [
-            [f.source, f.rule, f"`{f.where}`", f"`{f.acknowledged_at}`", f.reason]
-            for f in sorted(findings, key=lambda f: f.key)
-        ],
-    )
+    """One row per rule and reason (the registry entry's decision), with every construct it
+    covers: a reviewer reads each decision once, not once per resource."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in sorted(findings, key=lambda f: f.key):
+        family = finding.rule.split("[", 1)[0]
+        groups.setdefault((finding.source, family, finding.reason), []).append(finding)
+    rows = []
+    for (source, family, reason), members in groups.items():
+        details = sorted({f.rule.removeprefix(family) for f in members} - {""})
+        rule = family + (f" ({len(details)} variants)" if len(details) > 1 else "".join(details))
+        where = ", ".join(f"`{w}`" for w in sorted({f.where for f in members}))
+        rows.append([source, rule, str(len(members)), reason, where])
+    return Table(["Source", "Rule", "Findings", "Reason", "Constructs"], rows)
 
 
 OUTSIDE = "Who outside this account can do what"
@@ -185,8 +191,8 @@ def unit_document(assembly: Assembly, unit: Unit) -> Section:
     doc.add(
         Section("Acknowledged findings", anchor="acknowledged")
         .add(
-            "Each accepted finding with its reason, as recorded in "
-            "`policies/acknowledgements.toml` and applied at synth."
+            "Each accepted decision once: rule, reason and the constructs it covers, as "
+            "recorded in `policies/acknowledgements.toml` and applied at synth."
         )
         .add(acknowledged_table(unit.acknowledged))
     )
