@@ -217,6 +217,9 @@ DEFAULT_ENCRYPTION = {
     "AWS::Events::Archive": "AWS-owned key",
     "AWS::StepFunctions::StateMachine": "AWS-owned key",
     "AWS::CodeBuild::Project": "AWS-managed key (aws/s3)",
+    # CloudWatch Logs encrypts every log group; without a KMS key it uses its own keys.
+    "AWS::Logs::LogGroup": "service-encrypted (CloudWatch Logs)",
+    "AWS::SNS::Topic": "not encrypted at rest (no KmsMasterKeyId)",
 }
 
 
@@ -245,6 +248,10 @@ def stores(stack: Stack) -> list[Store]:
         named = [k for k in keys if k not in (None, "")]
         if named:
             key = ", ".join(render(k, stack) for k in named)
+        elif kind == "AWS::DynamoDB::Table" and values_at(
+            resource.properties, "SSESpecification.SSEEnabled"
+        ) == [True]:
+            key = "AWS-managed key (aws/dynamodb)"  # SSE on, no key named
         elif kind == "AWS::S3::Bucket" and values_at(
             resource.properties,
             "BucketEncryption.ServerSideEncryptionConfiguration[].ServerSideEncryptionByDefault.SSEAlgorithm",
