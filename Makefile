@@ -33,13 +33,17 @@ timed = printf '%-66s' '$(1)'; t0=$${EPOCHREALTIME:-$$(date +%s)}; $(2); \
 unpinned = comm -23 <($(UV) pip freeze -q --python $(2) | $(NORMALIZE)) <(grep -v '^\#' $(1) | $(NORMALIZE))
 NORMALIZE  := awk -F== '{ n = tolower($$1); gsub(/[-_.]+/, "-", n) } n !~ /^(pip|setuptools)$$/ { print n "==" $$2 }' | sort -u
 CDK        := cdk --no-version-reporting --no-notices
+# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). Each worker that runs a
+# test needing the App synthesizes it once; loadscope keeps a module (and its fixtures) on one.
+WORKERS    ?= 2
+XDIST      := $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope,-p no:xdist)
 REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
 # Test results and security scans land here (CodeBuild report groups and pipeline artifacts).
 RESULTS    := reports
 # What the processors' Lambda asset bundles (services/inbound/construct.py RUNTIME_FILES).
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
-.PHONY: help setup scanners synth scan report review released verify test lint typecheck unit \
+.PHONY: help setup scanners synth scan report review released verify test lint typecheck unit pytest \
 	security bench rehearse pipeline-dry-run bootstrap preflight critical-path diagram constraints \
 	constraints-scanners clean
 
@@ -108,8 +112,11 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy on the source tree
 	$(BIN)/mypy
 
-unit: setup scanners ## pytest, scanners included (JUnit results in reports/junit)
-	$(BIN)/pytest --junitxml=$(RESULTS)/junit/pytest.xml
+unit: setup ## The inner loop: pytest less the e2e (moto_server, dry run) and scanners modules
+	$(BIN)/pytest $(XDIST) -m "not e2e and not scanners"
+
+pytest: setup scanners ## The whole pytest suite, e2e and scanners included (JUnit in reports/junit)
+	$(BIN)/pytest $(XDIST) --junitxml=$(RESULTS)/junit/pytest.xml
 
 security: setup ## New secrets vs the baseline, bandit on the Lambda code, CycloneDX SBOM
 	mkdir -p $(RESULTS)/security
@@ -122,7 +129,9 @@ security: setup ## New secrets vs the baseline, bandit on the Lambda code, Cyclo
 		--output-file $(RESULTS)/security/sbom.cdx.json $(BIN)/python
 	@echo "sbom: $(RESULTS)/security/sbom.cdx.json"
 
-test: lint typecheck unit security ## Everything CI runs: lint, types, tests, security scans
+test: lint setup scanners ## Everything CI runs: lint, then types, all of pytest and the security scans
+	@# Side by side: mypy and the security scans are single processes, pytest runs WORKERS of them.
+	@$(MAKE) --no-print-directory -j3 --output-sync=line typecheck pytest security
 
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
