@@ -3,6 +3,10 @@ from a conftest)."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tests.support.synth import Synth, synthesize, use_venv_node
@@ -35,8 +39,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: the rest keep their collection order
 
 
+# The session synth's cdk.out and what it held when synthesized.
+_SYNTHESIZED = pytest.StashKey[tuple[Path, set[Path]]]()
+
+
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def synth(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Synth:
     """The App, synthesized once per session, i.e. once per xdist worker that needs it (CDK is
     imported here, not at collection)."""
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"))
+    pytestconfig.stash[_SYNTHESIZED] = (synthesized.outdir, set(synthesized.outdir.iterdir()))
+    return synthesized
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _synth_left_as_synthesized(pytestconfig: pytest.Config) -> Iterator[None]:
+    """What a module added to the session's cdk.out goes with it: the scanners module writes
+    scanners/results.json there, which the report module would otherwise read as its own when
+    it runs later in the same process (any order, and any xdist worker, must do)."""
+    yield
+    if _SYNTHESIZED in pytestconfig.stash:
+        outdir, synthesized = pytestconfig.stash[_SYNTHESIZED]
+        for added in set(outdir.iterdir()) - synthesized:
+            if added.is_dir():
+                shutil.rmtree(added)
+            else:
+                added.unlink()
