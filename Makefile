@@ -18,16 +18,32 @@ PY_STAMP   := $(VENV)/.installed
 SCAN_VENV  := .venv-scanners
 SCAN_STAMP := $(SCAN_VENV)/.installed
 NODE_STAMP := node_modules/.installed
-# Jenkins' JUnit schema, as pytest's own sources ship it: the report tests validate against it.
+# uv installs both venvs from the pins in constraints*.txt (its own pin is in constraints.txt);
+# pip only bootstraps uv into .venv. The caches are uv's and npm's own (~/.cache/uv, ~/.npm).
+UV_VERSION := $(shell sed -n 's/^uv==//p' constraints.txt)
+UV         := $(BIN)/uv
+# Jenkins' JUnit schema (committed, copied from pytest's sdist): the report tests validate against it.
+JUNIT_SRC  := tests/support/schemas/junit-10.xsd
 JUNIT_XSD  := $(VENV)/share/schemas/junit-10.xsd
+# One line per install step: what is installed, then how long it took.
+# $(call timed,what,command) -- no commas in either argument.
+timed = printf '%-66s' '$(1)'; t0=$${EPOCHREALTIME:-$$(date +%s)}; $(2); \
+	awk -v t0="$$t0" -v t1="$${EPOCHREALTIME:-$$(date +%s)}" 'BEGIN { printf "%6.1f s\n", t1 - t0 }'
+# Installed but not pinned in $(1): the constraints file must pin every package (make constraints).
+unpinned = comm -23 <($(UV) pip freeze -q --python $(2) | $(NORMALIZE)) <(grep -v '^\#' $(1) | $(NORMALIZE))
+NORMALIZE  := awk -F== '{ n = tolower($$1); gsub(/[-_.]+/, "-", n) } n !~ /^(pip|setuptools)$$/ { print n "==" $$2 }' | sort -u
 CDK        := cdk --no-version-reporting --no-notices
+# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). Each worker that runs a
+# test needing the App synthesizes it once; loadscope keeps a module (and its fixtures) on one.
+WORKERS    ?= 2
+XDIST      := $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope,-p no:xdist)
 REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
 # Test results and security scans land here (CodeBuild report groups and pipeline artifacts).
 RESULTS    := reports
 # What the processors' Lambda asset bundles (services/inbound/construct.py RUNTIME_FILES).
 LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/events/models.py
 
-.PHONY: help setup scanners synth scan report review released verify test lint typecheck unit \
+.PHONY: help setup scanners synth scan report review released verify test lint typecheck unit pytest \
 	security bench rehearse pipeline-dry-run bootstrap preflight critical-path diagram constraints \
 	constraints-scanners clean
 
@@ -35,26 +51,31 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@# Once: a venv with uv in it (later runs update uv with the other pins).
+	@test -x $(UV) || { $(call timed,.venv: python3 -m venv + uv $(UV_VERSION) (pip),\
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)); }
+	@$(call timed,.venv: requirements-dev.txt pinned by constraints.txt (uv),\
+		$(UV) pip install -q --python $(BIN)/python -r requirements-dev.txt -c constraints.txt)
+	@extra=$$($(call unpinned,constraints.txt,$(BIN)/python)); \
+		test -z "$$extra" || { echo "installed but not pinned in constraints.txt: $$extra"; exit 1; }
+	@touch $@
 
-$(SCAN_STAMP): requirements-scanners.txt constraints-scanners.txt
-	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scanners.txt
-	touch $@
+$(SCAN_STAMP): requirements-scanners.txt constraints-scanners.txt | $(PY_STAMP)
+	@$(call timed,.venv-scanners: cfn-lint + checkov + parliament (uv),\
+		$(UV) venv -q --clear --python $(PYTHON) $(SCAN_VENV) && \
+		$(UV) pip install -q --python $(SCAN_VENV)/bin/python -r requirements-scanners.txt)
+	@extra=$$($(call unpinned,constraints-scanners.txt,$(SCAN_VENV)/bin/python)); \
+		test -z "$$extra" || { echo "installed but not pinned in constraints-scanners.txt: $$extra"; exit 1; }
+	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@$(call timed,node_modules: aws-cdk CLI + cdk-assets (npm ci),\
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	@touch $@
 
-$(JUNIT_XSD): constraints.txt | $(PY_STAMP)
-	mkdir -p $(dir $@)
-	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
-		--no-binary :all: --dest "$$tmp" "$$(grep -i '^pytest==' constraints.txt)" && \
-	tar -xzf "$$tmp"/pytest-*.tar.gz -C "$$tmp" --wildcards '*/testing/example_scripts/junit-10.xsd' && \
-	cp "$$tmp"/pytest-*/testing/example_scripts/junit-10.xsd $@
+$(JUNIT_XSD): $(JUNIT_SRC) | $(PY_STAMP)
+	@$(call timed,$@ (from $<),install -D -m 644 $< $@)
 
 scanners: $(SCAN_STAMP) ## Create .venv-scanners (cfn-lint, checkov, parliament) from the pins
 
@@ -91,8 +112,11 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy on the source tree
 	$(BIN)/mypy
 
-unit: setup scanners ## pytest, scanners included (JUnit results in reports/junit)
-	$(BIN)/pytest --junitxml=$(RESULTS)/junit/pytest.xml
+unit: setup ## The inner loop: pytest less the e2e (moto_server, dry run) and scanners modules
+	$(BIN)/pytest $(XDIST) -m "not e2e and not scanners"
+
+pytest: setup scanners ## The whole pytest suite, e2e and scanners included (JUnit in reports/junit)
+	$(BIN)/pytest $(XDIST) --junitxml=$(RESULTS)/junit/pytest.xml
 
 security: setup ## New secrets vs the baseline, bandit on the Lambda code, CycloneDX SBOM
 	mkdir -p $(RESULTS)/security
@@ -105,7 +129,9 @@ security: setup ## New secrets vs the baseline, bandit on the Lambda code, Cyclo
 		--output-file $(RESULTS)/security/sbom.cdx.json $(BIN)/python
 	@echo "sbom: $(RESULTS)/security/sbom.cdx.json"
 
-test: lint typecheck unit security ## Everything CI runs: lint, types, tests, security scans
+test: lint setup scanners ## Everything CI runs: lint, then types, all of pytest and the security scans
+	@# Side by side: mypy and the security scans are single processes, pytest runs WORKERS of them.
+	@$(MAKE) --no-print-directory -j3 --output-sync=line typecheck pytest security
 
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
@@ -141,8 +167,8 @@ constraints: ## Re-pin every transitive dependency after changing requirements*.
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Every transitive dependency, pinned: generated by `pip freeze` from a working environment.' > constraints.txt
 
 constraints-scanners: scanners ## Re-pin the scanners' transitive dependencies
-	$(SCAN_VENV)/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' \
-		| sed '1i # Every transitive dependency of requirements-scanners.txt, pinned: generated by `pip freeze`.\n# Regenerate after changing requirements-scanners.txt (make constraints-scanners).' \
+	$(UV) pip freeze -q --python $(SCAN_VENV)/bin/python --exclude-editable \
+		| sed '1i # Every transitive dependency of requirements-scanners.txt, pinned: generated by `uv pip freeze`.\n# Regenerate after changing requirements-scanners.txt (make constraints-scanners).' \
 		> constraints-scanners.txt
 
 clean: ## Remove build outputs (keeps .venv and node_modules)
