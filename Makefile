@@ -20,6 +20,8 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # uv installs both venvs from the pins in constraints*.txt (its own pin is in constraints.txt);
 # pip only bootstraps uv into .venv. The caches are uv's and npm's own (~/.cache/uv, ~/.npm).
+# --compile-bytecode: uv skips .pyc by default, and with PYTHONDONTWRITEBYTECODE (below) every
+# import of aws_cdk would compile its sources again (synth took twice as long).
 UV_VERSION := $(shell sed -n 's/^uv==//p' constraints.txt)
 UV         := $(BIN)/uv
 # Jenkins' JUnit schema (committed, copied from pytest's sdist): the report tests validate against it.
@@ -56,7 +58,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 		$(PYTHON) -m venv $(VENV) && \
 		$(BIN)/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)); }
 	@$(call timed,.venv: requirements-dev.txt pinned by constraints.txt (uv),\
-		$(UV) pip install -q --python $(BIN)/python -r requirements-dev.txt -c constraints.txt)
+		$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c constraints.txt)
 	@extra=$$($(call unpinned,constraints.txt,$(BIN)/python)); \
 		test -z "$$extra" || { echo "installed but not pinned in constraints.txt: $$extra"; exit 1; }
 	@touch $@
@@ -64,7 +66,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 $(SCAN_STAMP): requirements-scanners.txt constraints-scanners.txt | $(PY_STAMP)
 	@$(call timed,.venv-scanners: cfn-lint + checkov + parliament (uv),\
 		$(UV) venv -q --clear --python $(PYTHON) $(SCAN_VENV) && \
-		$(UV) pip install -q --python $(SCAN_VENV)/bin/python -r requirements-scanners.txt)
+		$(UV) pip install -q --compile-bytecode --python $(SCAN_VENV)/bin/python -r requirements-scanners.txt)
 	@extra=$$($(call unpinned,constraints-scanners.txt,$(SCAN_VENV)/bin/python)); \
 		test -z "$$extra" || { echo "installed but not pinned in constraints-scanners.txt: $$extra"; exit 1; }
 	@touch $@
