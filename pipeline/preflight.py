@@ -9,21 +9,18 @@ ACCOUNT=PROFILE or --assume-role NAME, as pipeline/bootstrap/accounts.py describ
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from config.deployment import ConfigError, DeploymentConfig
-from config.loading import load_config
-from pipeline.bootstrap import ROOT, plan
+from config.deployment import DeploymentConfig
+from pipeline.bootstrap import plan, read_inputs
 from pipeline.bootstrap.accounts import (
     Credentials,
     CredentialsError,
     NoCredentials,
     add_arguments,
-    parse_profiles,
 )
 
 BOOTSTRAP_STACK = "CDKToolkit"
@@ -220,18 +217,10 @@ def main(
     parser = argparse.ArgumentParser(prog="make preflight", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    if context is None:
-        context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    try:
-        config = load_config(context)
-        profiles = parse_profiles(args.profile)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+    inputs = read_inputs("preflight", args.profile, context)
+    if inputs is None:
         return 2
-    except ValueError as err:
-        print(f"preflight: {err}", file=sys.stderr)
-        return 2
+    config, profiles = inputs
     from services.inbound.providers import discover
 
     all_checks = checks(config, list(discover()))

@@ -230,6 +230,23 @@ def apply(
     return 0
 
 
+def read_inputs(
+    tool: str, profile_args: list[str], context: dict[str, object] | None = None
+) -> tuple[DeploymentConfig, dict[str, str]] | None:
+    """The deployment (cdk.json's context unless given) and the --profile mapping; None after
+    printing one line per problem, for a command-line tool to exit 2."""
+    if context is None:
+        context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    try:
+        return load_config(context), parse_profiles(profile_args)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+    except ValueError as err:
+        print(f"{tool}: {err}", file=sys.stderr)
+    return None
+
+
 def main(argv: list[str] | None = None, context: dict[str, object] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bootstrap", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -237,18 +254,10 @@ def main(argv: list[str] | None = None, context: dict[str, object] | None = None
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    if context is None:
-        context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    try:
-        config = load_config(context)
-        profiles = parse_profiles(args.profile)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+    inputs = read_inputs("bootstrap", args.profile, context)
+    if inputs is None:
         return 2
-    except ValueError as err:
-        print(f"bootstrap: {err}", file=sys.stderr)
-        return 2
+    config, profiles = inputs
     plans, cdk = plan(config), cdk_cli()
     if not args.run:
         print("\n".join(render(plans, cdk)))

@@ -8,22 +8,8 @@ from policies.rules._iam import (
     is_open_principal,
     resource_statements,
 )
+from policies.rules._principals import RESTRICTING_KEYS
 from policies.rules.base import COMPLIANT, NON_COMPLIANT, Resource, Result, Rule
-
-# Condition keys that tie an open principal to this account, organisation or caller.
-RESTRICTING_KEYS = {
-    "aws:sourcearn",
-    "aws:sourceaccount",
-    "aws:sourceowner",
-    "aws:principalaccount",
-    "aws:principalorgid",
-    "aws:principalarn",
-    "aws:sourcevpc",
-    "aws:sourcevpce",
-    "aws:sourceip",
-    "kms:calleraccount",
-    "kms:viaservice",
-}
 
 
 class NoOpenPrincipal(Rule):
