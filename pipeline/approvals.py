@@ -1,8 +1,9 @@
 """Who may answer the pipeline's manual approvals: one role, for exactly those actions.
 
 The approver role may answer each gated environment's promotion and, before it, the
-permissions-broadening confirmation of each of its regions; it may read the pipeline's state
-and this pipeline's security reviews, and nothing else.
+permissions-broadening confirmation of each of its regions; it may read the pipeline's state,
+the Pipeline stack's outputs (where `python -m pipeline.ops` finds the pipeline's name) and this
+pipeline's security reviews, and nothing else.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def approver_role(
                 "codepipeline:ListPipelineExecutions",
             ],
             resources=[built.pipeline_arn],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="FindPipeline",
+            actions=["cloudformation:DescribeStacks"],
+            resources=[stack.stack_id],
         )
     )
     role.add_to_policy(
