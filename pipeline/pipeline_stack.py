@@ -215,7 +215,7 @@ class PipelineStack(cdk.Stack):
                 self.region,
                 ".console.aws.amazon.com/s3/object/",
                 self._artifact_bucket_name(),
-                f"?prefix={REVIEW_PREFIX}/{EXECUTION_ID}/index.html",
+                f"?region={self.region}&prefix={REVIEW_PREFIX}/{EXECUTION_ID}/index.html",
             ],
         )
 

@@ -5,6 +5,10 @@
 `<prefix>/<execution id>/` with the synth output itself. `release`: after prod is verified, mark
 this execution's synth output as the base of the next diff. Outside the pipeline (no
 REVIEW_BUCKET) both say so and succeed, so `make review` is harmless on a laptop.
+
+The approver opens the review from the S3 console, which shows an object through a presigned URL
+valid for that one key: a relative link from it (`diff.html`) would load unsigned and be refused.
+So the published pages link to each other through the console's object pages (`console_url`).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import argparse
 import io
 import mimetypes
 import os
+import posixpath
+import re
 import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +33,44 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline.names import RELEASED_OBJECT, SYNTH_OBJECT
 from policies.report.__main__ import write
 
-# Enough of a synth output to diff against: manifests, templates and the validation report.
-KEEP = ("manifest.json", ".template.json", "validation-report.json", "results.json")
+# Enough of a synth output to diff against: manifests, templates, the validation report, the
+# scanners' results and the provenance (so the next diff names this release, not a folder).
+KEEP = (
+    "manifest.json",
+    ".template.json",
+    "validation-report.json",
+    "results.json",
+    "provenance.json",
+)
+# Links in the published pages: HTML attributes and Markdown link targets.
+_HTML_LINK = re.compile(r'(href=")([^"]*)(")')
+_MARKDOWN_LINK = re.compile(r"(\]\()([^)\s]*)(\))")
+_ABSOLUTE = re.compile(r"^(#|[a-z][a-z0-9+.-]*:|/)", re.IGNORECASE)
+
+
+def console_url(region: str, bucket: str, key: str) -> str:
+    """The S3 console's page of one object (its Open button shows it), region in the host and
+    the query; `key` must already be URL-safe (or a CodePipeline variable)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}"
+    )
+
+
+def console_links(text: str, key: str, region: str, bucket: str) -> str:
+    """`text` (the object at `key`) with each relative link turned into the console page of the
+    object it names; in-page anchors and absolute URLs stay as they are."""
+    folder = posixpath.dirname(key)
+
+    def absolute(match: re.Match[str]) -> str:
+        target = match.group(2)
+        if not target or _ABSOLUTE.match(target):
+            return match.group(0)
+        path = target.split("#", 1)[0].split("?", 1)[0]
+        resolved = posixpath.normpath(posixpath.join(folder, urllib.parse.unquote(path)))
+        url = console_url(region, bucket, urllib.parse.quote(resolved, safe="/"))
+        return f"{match.group(1)}{url}{match.group(3)}"
+
+    return _MARKDOWN_LINK.sub(absolute, _HTML_LINK.sub(absolute, text))
 
 
 def _keep(member: tarfile.TarInfo) -> bool:
@@ -67,15 +110,15 @@ def publish(s3: Any, bucket: str, prefix: str, execution: str, cdk_out: Path, re
         if (results / folder).is_dir():
             shutil.copytree(results / folder, reports / folder, dirs_exist_ok=True)
     destination = f"{prefix}/{execution}"
+    region = s3.meta.region_name
     for path in sorted(reports.rglob("*")):
         if path.is_file():
+            key = f"{destination}/{path.relative_to(reports).as_posix()}"
+            body = path.read_bytes()
+            if path.suffix in (".html", ".md"):
+                body = console_links(body.decode(), key, region, bucket).encode()
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            s3.put_object(
-                Bucket=bucket,
-                Key=f"{destination}/{path.relative_to(reports)}",
-                Body=path.read_bytes(),
-                ContentType=content_type,
-            )
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
     s3.put_object(Bucket=bucket, Key=f"{destination}/{SYNTH_OBJECT}", Body=pack(cdk_out))
     return destination
 
