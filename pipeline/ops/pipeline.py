@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.names import REVIEW_PREFIX
-
-PIPELINE_STACK = "Pipeline"
-
-
-class OpsError(Exception):
-    """A problem to print as one line, with the CLI's exit code."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
+from pipeline.ops.target import NOT_FOUND, OpsError
 
 
 @dataclass(frozen=True)
@@ -36,17 +29,6 @@ class StageStatus:
     status: str
     execution_id: str
     actions: list[tuple[str, str]]
-
-
-def pipeline_name(cloudformation: Any, given: str | None) -> str:
-    """The name given, or the `PipelineName` output of the toolchain's Pipeline stack."""
-    if given:
-        return given
-    stacks = cloudformation.describe_stacks(StackName=PIPELINE_STACK)["Stacks"]
-    for output in stacks[0].get("Outputs", []):
-        if output["OutputKey"] == "PipelineName":
-            return str(output["OutputValue"])
-    raise OpsError(f"stack {PIPELINE_STACK} has no PipelineName output; pass --pipeline")
 
 
 def stages(codepipeline: Any, name: str) -> list[StageStatus]:
@@ -108,12 +90,77 @@ def artifact_bucket(codepipeline: Any, name: str, region: str) -> str:
     return str(pipeline["artifactStores"][region]["location"])
 
 
-def review_summary(s3: Any, bucket: str, execution_id: str) -> str:
-    key = f"{REVIEW_PREFIX}/{execution_id}/summary.md"
+def review_object(s3: Any, bucket: str, execution_id: str, name: str) -> bytes | None:
+    """One file of an execution's published review, or None when it was not published."""
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=f"{REVIEW_PREFIX}/{execution_id}/{name}")["Body"]
     except s3.exceptions.NoSuchKey:
+        return None
+    return bytes(body.read())
+
+
+def review_diff(s3: Any, bucket: str, execution_id: str) -> dict[str, Any] | None:
+    """The release's structured diff (diff.json); None for a release without a base. Fails
+    when the execution has no review at all."""
+    diff = review_object(s3, bucket, execution_id, "diff.json")
+    if diff is not None:
+        loaded: dict[str, Any] = json.loads(diff)
+        return loaded
+    if review_object(s3, bucket, execution_id, "summary.md") is None:
         raise OpsError(
-            f"no security review stored at s3://{bucket}/{key} (the build step writes it)", 4
-        ) from None
-    return str(body.decode())
+            f"no security review stored at s3://{bucket}/{REVIEW_PREFIX}/{execution_id}/ "
+            "(the build step writes it)",
+            NOT_FOUND,
+        )
+    return None
+
+
+# An execution in one of these states has ended (CodePipeline's PipelineExecutionStatus).
+ENDED = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
+
+
+def execution_status(codepipeline: Any, name: str, execution_id: str) -> str:
+    execution = codepipeline.get_pipeline_execution(
+        pipelineName=name, pipelineExecutionId=execution_id
+    )["pipelineExecution"]
+    return str(execution["status"])
+
+
+def action_states(codepipeline: Any, name: str, execution_id: str) -> dict[str, str]:
+    """`stage/action` -> status for the stages the execution is in (or went through last);
+    an approval that waits reads `waiting for approval`."""
+    found = {}
+    for stage in codepipeline.get_pipeline_state(name=name).get("stageStates", []):
+        if stage.get("latestExecution", {}).get("pipelineExecutionId") != execution_id:
+            continue
+        for action in stage.get("actionStates", []):
+            latest = action.get("latestExecution", {})
+            status = latest.get("status")
+            if not status:
+                continue
+            if status == "InProgress" and latest.get("token"):
+                status = "waiting for approval"
+            found[f"{stage['stageName']}/{action['actionName']}"] = status
+    return found
+
+
+def watch(
+    codepipeline: Any,
+    name: str,
+    execution_id: str,
+    *,
+    interval: float,
+    sleep: Callable[[float], None],
+    say: Callable[[str], None],
+) -> str:
+    """Print each action's changes of status until the execution ends; its final status."""
+    seen: dict[str, str] = {}
+    while True:
+        status = execution_status(codepipeline, name, execution_id)
+        for action, now in action_states(codepipeline, name, execution_id).items():
+            if seen.get(action) != now:
+                say(f"{datetime.now(UTC):%H:%M:%S} {action} {now}")
+                seen[action] = now
+        if status in ENDED:
+            return status
+        sleep(interval)
