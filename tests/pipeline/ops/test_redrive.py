@@ -32,7 +32,9 @@ def arn(name: str) -> str:
     return f"arn:aws:sqs:eu-west-1:{PROD}:{name}"
 
 
-def stage(fake: Fake, counts: dict[str, int], running: str | None = None) -> None:
+def stage(
+    fake: Fake, counts: dict[str, int], running: str | None = None, only: str | None = None
+) -> None:
     fake.caller(PROD)
     outputs = [
         {"OutputKey": key, "OutputValue": f"{SQS}/{source}"} for key, (source, _) in QUEUES.items()
@@ -57,6 +59,8 @@ def stage(fake: Fake, counts: dict[str, int], running: str | None = None) -> Non
     )
     sqs = fake.stub("sqs")
     for key, (source, dlq) in sorted(QUEUES.items()):
+        if only and key != only:
+            continue
         policy = json.dumps({"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5})
         sqs.add_response(
             "get_queue_attributes",
@@ -228,3 +232,13 @@ def test_a_stage_not_deployed_is_not_found(fake: Fake, capsys: pytest.CaptureFix
     )
     assert main(["redrive", "--environment", "prod"], clients=fake) == 4
     assert capsys.readouterr().err == "ops: not found: no stack Prod-Messaging in eu-west-1\n"
+
+
+def test_source_picks_one_queue(fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:
+    stage(fake, {"TwilioQueueUrl": 2, "CustomerCareQueueUrl": 9}, only="TwilioQueueUrl")
+    argv = ["redrive", "--environment", "prod", "--source", "Twilio", "--yes", "--no-wait"]
+    started(fake, "Prod-Messaging-TwilioDlq")
+    assert main(argv, clients=fake) == 0
+    out = capsys.readouterr().out
+    assert "CustomerCare" not in out
+    assert "started moving 2 messages from Prod-Messaging-TwilioDlq" in out
