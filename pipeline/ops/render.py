@@ -82,7 +82,9 @@ def broadens(diff: dict[str, Any]) -> bool:
 def _table(title: str, headers: list[str], rows: list[list[str]], total: int) -> Table:
     more = f" (first {len(rows)} of {total})" if total > len(rows) else ""
     table = Table(
-        title=f"{title}{more}", title_justify="left", title_style="bold",
+        title=f"{title}{more}",
+        title_justify="left",
+        title_style="bold",
         box=box.SIMPLE_HEAD,
         show_edge=False,
     )
