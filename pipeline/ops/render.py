@@ -73,6 +73,17 @@ SECTIONS: tuple[tuple[str, str, list[str], Row], ...] = (
 BROADENING = ("outside_added", "added_permissions", "trust_changes", "added_policy_grants")
 
 
+def _base(base: Any) -> str:
+    """The base release as diff.json names it: a label, or its commit and execution."""
+    if not isinstance(base, dict):
+        return _text(base)
+    if base.get("label"):
+        return str(base["label"])
+    commit = str(base.get("commit", "?"))[:12]
+    execution = base.get("execution") or "local build"
+    return f"commit {commit} (execution {execution})"
+
+
 def broadens(diff: dict[str, Any]) -> bool:
     return bool(diff.get("added_units")) or any(
         unit.get(key) for unit in diff.get("units", []) for key in BROADENING
@@ -118,7 +129,7 @@ def review_view(diff: dict[str, Any] | None) -> Group:
         parts.append(Text("First release: no base release to compare with.", style="bold"))
     else:
         if diff.get("base"):
-            parts.append(Text(f"Compared with {_text(diff['base'])}"))
+            parts.append(Text(f"Compared with {_base(diff['base'])}"))
         verdict = (
             Text("This release BROADENS permissions: read the changes below.", style="bold red")
             if broadens(diff)

@@ -435,6 +435,21 @@ def test_a_long_section_shows_its_first_rows_and_the_count(
     assert "sqs:Action8" not in out
 
 
+def test_a_structured_base_is_named_by_commit_and_execution(
+    fake: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named(fake)
+    bucket(fake)
+    diff = {"base": {"commit": "0123456789abcdef", "execution": "exec-0"}, "units": []}
+    stored(fake, "diff.json", json.dumps(diff).encode())
+    assert main([*FLAGS, "review", "--execution", "exec-1"], clients=fake) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == [
+        "Compared with commit 0123456789ab (execution exec-0)",
+        "This release adds no permission, grant or trust.",
+    ]
+
+
 def test_a_first_release_has_no_diff_and_says_so(
     fake: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
