@@ -3,7 +3,9 @@
 The approver role may answer each gated environment's promotion and, before it, the
 permissions-broadening confirmation of each of its regions; it may read the pipeline's state,
 the Pipeline stack's outputs (where `python -m pipeline.ops` finds the pipeline's name) and this
-pipeline's security reviews, and nothing else.
+pipeline's security reviews, and nothing else. CDK Pipelines' auto-approve function (called by
+the broadening check when nothing widens) is confined to the broadening confirmations, so no
+payload sent to it can answer a promotion.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from aws_cdk import aws_iam as iam
 
 from config.deployment import DeploymentConfig
 from pipeline.names import REVIEW_PREFIX
+
+ANY = "<pipeline>"  # stands for the pipeline's ARN in manual_actions()
 
 
 def approver_role(
@@ -31,6 +35,7 @@ def approver_role(
         max_session_duration=cdk.Duration.hours(1),
         description="Answers manual approvals of the delivery pipeline",
     )
+    confine_auto_approve(config, built)
     role.add_to_policy(
         iam.PolicyStatement(
             sid="AnswerPromotions",
@@ -75,6 +80,44 @@ def approver_role(
         )
     )
     return role
+
+
+def confine_auto_approve(config: DeploymentConfig, built: codepipeline.Pipeline) -> None:
+    """CDK Pipelines lets its auto-approve function answer any approval of a pipeline tagged
+    SECURITY_CHECK=ALLOW_APPROVE (this one); keep that, but only for the broadening
+    confirmations it exists for. The pipeline's name stays a wildcard: naming it would make the
+    policy depend on the pipeline, which depends on the check, which depends on the function."""
+    check = built.node.scope.node.try_find_child("PipelinesSecurityCheck")  # type: ignore[union-attr]
+    if check is None:  # no environment requires approval
+        return
+    role = check.node.find_child("CDKPipelinesAutoApprove").node.find_child("ServiceRole")
+    resource = role.node.find_child("DefaultPolicy").node.default_child
+    assert isinstance(resource, iam.CfnPolicy)
+    stack = cdk.Stack.of(built)
+    any_pipeline = f"arn:{stack.partition}:codepipeline:{stack.region}:{stack.account}:*"
+    confirmations = [
+        a.replace(ANY, any_pipeline, 1)
+        for a in manual_actions(config, ANY)
+        if a.endswith(".Confirm")
+    ]
+    tagged = {"StringEquals": {"aws:ResourceTag/SECURITY_CHECK": "ALLOW_APPROVE"}}
+    resource.add_property_override(
+        "PolicyDocument.Statement",
+        [
+            {
+                "Action": "codepipeline:GetPipelineState",
+                "Condition": tagged,
+                "Effect": "Allow",
+                "Resource": "*",
+            },
+            {
+                "Action": "codepipeline:PutApprovalResult",
+                "Condition": tagged,
+                "Effect": "Allow",
+                "Resource": [stack.resolve(a) for a in confirmations],
+            },
+        ],
+    )
 
 
 def manual_actions(config: DeploymentConfig, pipeline_arn: str) -> list[str]:

@@ -112,21 +112,26 @@ def test_answering_an_approval_is_the_approver_roles_only_write(
     }
 
 
-def test_the_only_other_principal_that_answers_approvals_is_cdk_pipelines_auto_approve(
+def test_the_auto_approve_function_answers_only_the_broadening_confirmations(
     toolchain: dict[str, Any],
 ) -> None:
-    others = {}
+    others: dict[str, list[dict[str, Any]]] = {}
     for policy_id, policy in _resources(toolchain, "AWS::IAM::Policy").items():
         if policy_id.startswith("ApproverRole"):
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if "codepipeline:PutApprovalResult" in _actions(statement):
-                others[policy_id.split("DefaultPolicy")[0]] = statement
-    # CDK Pipelines' broadening check invokes this function when nothing widens; its grant is
-    # limited to pipelines tagged SECURITY_CHECK=ALLOW_APPROVE (this one), not to the
-    # confirmation action (narrowing it is a change to the broadening wiring).
+                others.setdefault(policy_id.split("DefaultPolicy")[0], []).append(statement)
+    # CDK Pipelines' broadening check invokes this function with the action to approve when
+    # nothing widens. As generated it may answer any approval of a pipeline tagged
+    # SECURITY_CHECK=ALLOW_APPROVE (Resource "*"), PromoteProd included, whatever the payload.
+    (statements,) = others.values()
     assert list(others) == ["PipelinePipelinesSecurityCheckCDKPipelinesAutoApproveServiceRole"]
-    (statement,) = others.values()
+    (statement,) = statements
+    assert _actions(statement) == ["codepipeline:PutApprovalResult"]
+    assert statement["Resource"] == [
+        "arn:aws:codepipeline:eu-west-1:111111111111:*/Prod/BroadeningProd.Confirm"
+    ]
     assert statement["Condition"] == {
         "StringEquals": {"aws:ResourceTag/SECURITY_CHECK": "ALLOW_APPROVE"}
     }
