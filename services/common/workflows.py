@@ -70,6 +70,8 @@ def workflow_name(scope: Construct) -> str:
     State machine names are unique per account and region; a Stage's stack name is too.
     """
     stack = Stack.of(scope)
+    while stack.nested_stack_parent is not None:  # a nested stack's own name is generated
+        stack = stack.nested_stack_parent
     below = scope.node.path.removeprefix(stack.node.path).strip("/").replace("/", "-")
     name = f"{stack.stack_name}-{below}"
     if len(name) <= MAX_NAME_LENGTH:
