@@ -297,7 +297,7 @@ def test_adding_a_provider_module_adds_its_infrastructure(
             app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1")
         )
         key = kms.Key(stack, "Key", enable_key_rotation=True)
-        Inbound(
+        inbound = Inbound(
             stack,
             "Inbound",
             key=key,
@@ -307,6 +307,7 @@ def test_adding_a_provider_module_adds_its_infrastructure(
             powertools_version="3.37.0",
         )
         template = Template.from_stack(stack)
+        nested = Template.from_stack(inbound.provider_stacks["acme"])
     finally:
         discover.cache_clear()
         sys.modules.pop("services.inbound.providers.acme", None)
@@ -315,15 +316,52 @@ def test_adding_a_provider_module_adds_its_infrastructure(
         for r in resources(template, "AWS::ApiGateway::Resource").values()
     }
     assert "acme" in paths
-    functions = resources(template, "AWS::Lambda::Function")
-    assert any(
-        f["Properties"]["Environment"]["Variables"]["PROVIDER"] == "acme"
-        for f in functions.values()
-    )
-    assert len(functions) == len(PROVIDERS) + 1
-    assert any(
-        k.startswith("InboundAcmeWebhooksQueue") for k in resources(template, "AWS::SQS::Queue")
-    )
+    # The route is the Stage's; everything behind it is in the provider's own nested stack.
+    assert set(inbound.provider_stacks) == {"acme"}
+    assert len(resources(template, "AWS::CloudFormation::Stack")) == 1
+    assert len(resources(template, "AWS::Lambda::Function")) == len(PROVIDERS)
+    (function,) = resources(nested, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"]["PROVIDER"] == "acme"
+    assert any(k.startswith("AcmeWebhooksQueue") for k in resources(nested, "AWS::SQS::Queue"))
+    # Same construct paths below the provider as in the Messaging stack, so the registry's
+    # {provider} patterns cover both placements.
+    route = inbound.routes["acme"]
+    assert route.node.path == "Probe/Inbound/Acme"
+    for child in ("Webhooks", "Processor", "ProcessorPolicy", "Live", "Rollout", "IntegrationRole"):
+        assert route.node.try_find_child(child) is not None, child
+
+
+def test_a_nested_processor_policy_reads_like_one_in_the_messaging_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cdk-nag renders a reference by its name: the nested stack's bucket parameter is named
+    like the bucket's logical id, so one acknowledgement of the media prefixes fits both."""
+    (tmp_path / "acme.py").write_text(ACME)
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    discover.cache_clear()
+    try:
+        inbound = _probe_inbound()
+    finally:
+        discover.cache_clear()
+        sys.modules.pop("services.inbound.providers.acme", None)
+    parent = Template.from_stack(cdk.Stack.of(inbound)).to_json()["Resources"]
+    nested = Template.from_stack(inbound.provider_stacks["acme"]).to_json()
+    (bucket,) = [k for k, r in parent.items() if k.startswith("InboundMediaBucket")]
+
+    def prefixes(resources: dict[str, Any], provider: str) -> list[Any]:
+        (policy,) = [r for k, r in resources.items() if k.startswith(f"{provider}ProcessorPolicy")]
+        (statement,) = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s["Sid"] == "OwnMediaPrefixes"
+        ]
+        return list(statement["Resource"])
+
+    assert bucket in nested["Parameters"]
+    mine = json.dumps(prefixes(nested["Resources"], "Acme"))
+    theirs = json.dumps(prefixes(parent, "InboundGeneric"))
+    assert mine.replace("acme", "generic") == theirs
+    assert f'{{"Ref": "{bucket}"}}' in mine
 
 
 @pytest.mark.parametrize("managed", [True, False])
