@@ -65,7 +65,9 @@ class EncryptedWorkflow(sfn.StateMachine):
 
 
 def workflow_name(scope: Construct) -> str:
-    """'<stack name>-<path below the stack>', e.g. 'Dev-Messaging-Inbound-Slack-Ingress'.
+    """'<stack name>-<path below the stack>', e.g. 'Dev-Messaging-Inbound-Slack-Ingress'; for a
+    nested stack, its top-level stack's name and the path below that (a nested stack's own name
+    is generated at deploy time and too long).
 
     State machine names are unique per account and region; a Stage's stack name is too.
     """

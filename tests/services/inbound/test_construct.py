@@ -386,3 +386,53 @@ def test_raw_bodies_of_rejected_webhooks_expire(synth: Synth) -> None:
     days = synth.config.environment("prod").settings.inbound.rejected_retention_days
     assert rule["ExpirationInDays"] == days
     assert rule["Status"] == "Enabled"
+
+
+HANDSHAKES = '''
+"""Two providers added for the test, with the handshakes of Slack and Meta."""
+from services.inbound.providers.slack import Slack
+from services.inbound.providers.whatsapp import WhatsApp
+
+
+class Chat(Slack):
+    name = "chat"
+
+
+class Meta(WhatsApp):
+    name = "meta"
+
+
+PROVIDER = Chat()
+'''
+
+
+def test_a_nested_provider_names_its_handshake_workflow_after_the_stage_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State machine names: at most 80 characters (Step Functions CreateStateMachine API
+    reference); a nested stack's own name is generated at deploy time, so the workflow is
+    named after the top-level stack and its path, as in the Messaging stack."""
+    (tmp_path / "chat.py").write_text(HANDSHAKES)
+    (tmp_path / "meta.py").write_text(HANDSHAKES.replace("PROVIDER = Chat()", "PROVIDER = Meta()"))
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    discover.cache_clear()
+    try:
+        inbound = _probe_inbound()
+        parent = Template.from_stack(cdk.Stack.of(inbound))
+        names = {}
+        for name in ("chat", "meta"):
+            nested = Template.from_stack(inbound.provider_stacks[name])
+            (machine,) = resources(nested, "AWS::StepFunctions::StateMachine").values()
+            names[name] = machine["Properties"]["StateMachineName"]
+    finally:
+        discover.cache_clear()
+        for name in ("chat", "meta"):
+            sys.modules.pop(f"services.inbound.providers.{name}", None)
+    assert names == {
+        "chat": "Probe-Inbound-Chat-Ingress",
+        "meta": "Probe-Inbound-Meta-Verification",
+    }
+    # The routes in the Stage's API reach the workflows of the nested stacks.
+    methods = [m["Properties"] for m in resources(parent, "AWS::ApiGateway::Method").values()]
+    uris = [json.dumps(m["Integration"]["Uri"]) for m in methods]
+    assert sum("StartSyncExecution" in uri for uri in uris) == 4  # Slack, Chat, 2 Meta GETs
