@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cloud_assembly import manifest
+from cloud_assembly.intrinsics import Resolver, UnresolvableError
 from cloud_assembly.manifest import Artifact
 
 
@@ -31,6 +32,9 @@ class StackTemplate:
     stage: str = ""  # the construct path of the Stage holding it ("" at top level)
     termination_protection: bool = False
     asset_manifest: str = ""  # its asset manifest, relative to the root ("" if it has none)
+    # A nested stack's parameter values as its parent passes them, intrinsics resolved
+    # (cloud_assembly.intrinsics, with the parent's environment); () for a top-level stack.
+    parameters: tuple[tuple[str, Any], ...] = ()
 
     @property
     def file(self) -> Path:
@@ -101,9 +105,28 @@ def nested_templates(stack: StackTemplate) -> list[StackTemplate]:
             stack_name=f"{stack.stack_name}-{logical_id}",
             path=path,
             termination_protection=False,
+            parameters=_passed(stack, resource.get("Properties", {}).get("Parameters", {})),
         )
         found += [child, *nested_templates(child)]
     return found
+
+
+def _passed(parent: StackTemplate, values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The parameter values `parent` passes a nested stack, as literals where they resolve."""
+    resolver = Resolver.for_template(
+        parent.body,
+        parameters=dict(parent.parameters),
+        account=parent.account if parent.account.isdigit() else "123456789012",
+        region=parent.region if not parent.region.startswith("unknown") else "us-east-1",
+        stack_name=parent.stack_name,
+    )
+    passed = []
+    for name, value in sorted(values.items()):
+        try:
+            passed.append((name, resolver.resolve(value)))
+        except UnresolvableError:
+            continue
+    return tuple(passed)
 
 
 def _asset_sources(stack: StackTemplate) -> dict[str, str]:
