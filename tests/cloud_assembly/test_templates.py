@@ -136,7 +136,8 @@ def _with_nested_stack(outdir: Path, *, metadata: bool) -> None:
                 "Type": "AWS::CloudFormation::Stack",
                 "Metadata": resource_metadata,
                 "Properties": {
-                    "TemplateURL": {"Fn::Join": ["", ["https://s3.", "/bucket/", f"{KEY}.json"]]}
+                    "TemplateURL": {"Fn::Join": ["", ["https://s3.", "/bucket/", f"{KEY}.json"]]},
+                    "Parameters": {"QueueArn": {"Fn::GetAtt": ["Queue4A7E3555", "Arn"]}},
                 },
             },
         }
@@ -166,6 +167,11 @@ def test_nested_stacks_follow_the_stack_that_deploys_them(outdir: Path, metadata
     )
     assert (acme.account, acme.region, acme.stage) == (dev.account, dev.region, dev.stage)
     assert acme.body == TEMPLATE
+    # What the parent passes, resolved in the parent's environment (for parliament's ARNs).
+    ((name, value),) = acme.parameters
+    assert name == "QueueArn"
+    assert value.startswith("arn:aws:sqs:eu-central-1:222222222222:")
+    assert dev.parameters == ()
     assert nested_templates(dev) == [acme]
     assert [t.stack for t in templates(outdir, nested=False)] == ["Dev/Messaging", "Pipeline"]
 
