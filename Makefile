@@ -138,7 +138,7 @@ test: lint setup scanners ## Everything CI runs: lint, then types, all of pytest
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
 	@# Every benchmark runs and prints its figures; the target fails if any missed its target.
-	@status=0; for bench in inbound synth rehearsal_load; do \
+	@status=0; for bench in inbound synth rehearsal_load scale; do \
 		echo "== bench/$$bench.py"; $(BIN)/python -m bench.$$bench || status=1; \
 	done; exit $$status
 

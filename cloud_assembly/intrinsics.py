@@ -84,11 +84,19 @@ class Resolver:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def for_template(cls, template: Mapping[str, Any], **env: str) -> Resolver:
+    def for_template(
+        cls,
+        template: Mapping[str, Any],
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        **env: str,
+    ) -> Resolver:
+        """`parameters`: values passed in (a nested stack's, from its parent) over defaults."""
         defaults = {
             name: spec.get("Default", f"param-{name}")
             for name, spec in template.get("Parameters", {}).items()
         }
+        defaults.update(parameters or {})
         return cls(resources=template.get("Resources", {}), parameters=defaults, **env)
 
     def resolve(self, value: Json) -> Json:

@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from cdk_nag import NagPack
 from constructs import IConstruct
 
-from cloud_assembly.templates import StackTemplate, stack_at
+from cloud_assembly.templates import StackTemplate, nested_templates, stack_at
 from policies.findings import Finding
 from policies.rules import discover
 from policies.rules.base import Compliance, Level, Resource, Rule, StackContext
@@ -70,8 +70,10 @@ class PlatformChecks(NagPack):
         return self._rules
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        """Called once by the framework after synth, with every stack's template."""
-        stacks = [stack_at(Path(s.template_path)) for s in context.stack_templates]
+        """Called once by the framework after synth, with every stack's template (nested
+        stacks are not in the context: they are read from beside their parents)."""
+        tops = [stack_at(Path(s.template_path)) for s in context.stack_templates]
+        stacks = [t for top in tops for t in (top, *nested_templates(top))]
         grouped: dict[str, list[Finding]] = {}
         for finding in self.check_templates(stacks):
             grouped.setdefault(finding.rule, []).append(finding)

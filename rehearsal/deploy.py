@@ -124,7 +124,8 @@ def stage_directory(cdk_out: Path, stage_id: str) -> Path:
 def stage_templates(cdk_out: Path, stage_id: str) -> list[StackTemplate]:
     """The Stage's stack templates, in manifest order."""
     stage_directory(cdk_out, stage_id)  # the one-line error when the Stage was not synthesized
-    return [t for t in templates(cdk_out) if t.stack.split("/", 1)[0] == stage_id]
+    # Top-level stacks only: deploying a provider's nested stack (issue 17) is not rehearsed yet.
+    return [t for t in templates(cdk_out, nested=False) if t.stack.split("/", 1)[0] == stage_id]
 
 
 def stage_region(cdk_out: Path, stage_id: str) -> str:

@@ -184,16 +184,19 @@ class MessagingStack(cdk.Stack):
         )
         inbound = self.inbound
         monitoring.watch_api(inbound.api)
+        watchers = self._provider_watchers(monitoring, environment)
         for name in inbound.providers:
             title = name.capitalize()
-            monitoring.watch_queue(
+            watcher = watchers.get(name, monitoring)
+            watcher.watch_queue(
                 f"{title}Webhooks", inbound.queues[name], inbound.dead_letter_queues[name]
             )
             # errors or throttles during a traffic shift roll it back
-            for alarm in monitoring.watch_processor(f"{title}Processor", inbound.processors[name]):
+            for alarm in watcher.watch_processor(f"{title}Processor", inbound.processors[name]):
                 inbound.rollouts[name].add_alarm(alarm)
         for name, handshake in inbound.handshakes.items():
-            monitoring.watch_workflow(f"{name.capitalize()}Handshake", handshake.state_machine)
+            watcher = watchers.get(name, monitoring)
+            watcher.watch_workflow(f"{name.capitalize()}Handshake", handshake.state_machine)
         care = self.triage.care_queue
         monitoring.watch_queue("CustomerCare", care.queue, care.dead_letter_queue)
         monitoring.watch_dead_letter_queue("RuleTargetDeadLetters", self.events.target_dlq)
@@ -211,6 +214,24 @@ class MessagingStack(cdk.Stack):
         )
         return monitoring
 
+    def _provider_watchers(
+        self, monitoring: Monitoring, environment: Environment
+    ) -> dict[str, Monitoring]:
+        """A Monitoring in each provider's nested stack: its alarms and a dashboard of its own
+        (`messaging-<environment>-<provider>-<region>`) live there, alarming on the Stage topic."""
+        watchers = {}
+        for name, stack in self.inbound.provider_stacks.items():
+            watchers[name] = Monitoring(
+                stack,
+                "Monitoring",
+                key=self.core.key,
+                settings=environment.settings.monitoring,
+                environment_name=f"{environment.name}-{name}",
+                alarm_topic=monitoring.alarm_topic,
+            )
+            cdk.Tags.of(watchers[name]).add("Service", "monitoring")
+        return watchers
+
     def _outputs(self) -> None:
         """What post-deploy tests and the rehearsal need to find the Stage's resources."""
         inbound = self.inbound
@@ -225,6 +246,7 @@ class MessagingStack(cdk.Stack):
             outputs.ALARM_TOPIC_ARN: self.monitoring.alarm_topic.topic_arn,
             outputs.VERIFICATION_ROLE_ARN: self.verification.role.role_arn,
         }
+        nested: dict[str, dict[str, str]] = {name: {} for name in inbound.provider_stacks}
         for name in inbound.providers:
             for suffix, value in (
                 (outputs.QUEUE_URL, inbound.queues[name].queue_url),
@@ -232,5 +254,13 @@ class MessagingStack(cdk.Stack):
                 (outputs.SECRET_NAME, inbound.secret_names[name]),
                 (outputs.PROCESSOR, inbound.processors[name].function_name),
             ):
-                values[outputs.provider_output(name, suffix)] = value
+                key = outputs.provider_output(name, suffix)
+                if name in nested and suffix not in outputs.STAGE_PROVIDER_SUFFIXES:
+                    nested[name][key] = value  # the Stage's own outputs stay under 200
+                else:
+                    values[key] = value
+        for name, stack_outputs in nested.items():
+            stack = inbound.provider_stacks[name]
+            for key, value in stack_outputs.items():
+                cdk.CfnOutput(stack, key, value=value)
         self.outputs = {key: cdk.CfnOutput(self, key, value=value) for key, value in values.items()}

@@ -22,6 +22,9 @@ DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 SECRET_NAME = "SecretName"  # noqa: S105 - an output name, not a secret
 PROCESSOR = "Processor"
 PROVIDER_SUFFIXES = (QUEUE_URL, DEAD_LETTER_QUEUE_URL, SECRET_NAME, PROCESSOR)
+# A provider in a nested stack of its own (issue 17) puts only what the post-deploy driver
+# reads in the Stage's outputs; its QueueUrl and Processor are outputs of its nested stack.
+STAGE_PROVIDER_SUFFIXES = (DEAD_LETTER_QUEUE_URL, SECRET_NAME)
 
 
 def provider_output(provider: str, suffix: str) -> str:

@@ -41,6 +41,7 @@ def resolver_for(stack: StackTemplate) -> Resolver:
     region = stack.region if stack.region and not stack.region.startswith("unknown") else None
     return Resolver.for_template(
         stack.body,
+        parameters=dict(stack.parameters),  # a nested stack's, from its parent
         account=account or "123456789012",
         region=region or "us-east-1",
         stack_name=stack.stack_name,

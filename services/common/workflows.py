@@ -65,11 +65,15 @@ class EncryptedWorkflow(sfn.StateMachine):
 
 
 def workflow_name(scope: Construct) -> str:
-    """'<stack name>-<path below the stack>', e.g. 'Dev-Messaging-Inbound-Slack-Ingress'.
+    """'<stack name>-<path below the stack>', e.g. 'Dev-Messaging-Inbound-Slack-Ingress'; for a
+    nested stack, its top-level stack's name and the path below that (a nested stack's own name
+    is generated at deploy time and too long).
 
     State machine names are unique per account and region; a Stage's stack name is too.
     """
     stack = Stack.of(scope)
+    while stack.nested_stack_parent is not None:  # a nested stack's own name is generated
+        stack = stack.nested_stack_parent
     below = scope.node.path.removeprefix(stack.node.path).strip("/").replace("/", "-")
     name = f"{stack.stack_name}-{below}"
     if len(name) <= MAX_NAME_LENGTH:

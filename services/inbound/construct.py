@@ -1,5 +1,6 @@
-"""The inbound messaging service, composed: stores, one ProviderIngest per discovered provider,
-the webhook API (storage first: routes write straight to the queues) and its WAF."""
+"""The inbound messaging service, composed: stores, one ingest path per discovered provider
+(in the Messaging stack for the first providers, a nested stack each for every later one), the
+webhook API (storage first: routes write straight to the queues) and its WAF."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from constructs import Construct
 from services.common.logs import retention as log_retention
 from services.inbound.firewall import protect
 from services.inbound.handshakes import MetaVerification, SlackIngress
-from services.inbound.provider_ingest import ROLLOUTS, RUNTIME_FILES, ProviderIngest, runtime_asset
+from services.inbound.provider_ingest import (
+    ROLLOUTS,
+    RUNTIME_FILES,
+    IngestProps,
+    ProviderIngest,
+    ProviderStack,
+    Route,
+    runtime_asset,
+)
 from services.inbound.providers import discover
 from services.inbound.providers.base import Provider
 from services.inbound.settings import InboundSettings, Rollout
@@ -31,10 +40,17 @@ __all__ = ["POWERTOOLS_LAYER", "RUNTIME_FILES", "Inbound", "runtime_asset"]
 # public SSM parameter /aws/service/powertools/python/{arch}/{python}/{version}.
 POWERTOOLS_LAYER = "{{{{resolve:ssm:/aws/service/powertools/python/arm64/python3.14/{version}}}}}"
 
+# Providers deployed before providers got nested stacks: their queues and DLQs (and the rest of
+# their ingest path) stay in the Messaging stack under the logical ids they were created with;
+# moving them would replace the queues. Every other provider gets a nested stack of its own
+# (`ProviderStack`, id = the provider's), which costs the Messaging stack one resource.
+IN_MESSAGING_STACK = frozenset({"generic", "slack", "twilio", "whatsapp"})
+
 
 class Inbound(Construct):
-    """Webhook API (`api`) and its WAF, one `routes` entry (ProviderIngest) per provider, and
-    the `media_bucket`, `messages_table` and `idempotency_table` they write to."""
+    """Webhook API (`api`) and its WAF, one `routes` entry per provider (a `ProviderIngest`, or
+    a `ProviderStack` for providers outside IN_MESSAGING_STACK), and the `media_bucket`,
+    `messages_table` and `idempotency_table` they write to."""
 
     def __init__(
         self,
@@ -72,24 +88,27 @@ class Inbound(Construct):
             "Powertools",
             POWERTOOLS_LAYER.format(version=powertools_version),
         )
-        # Each provider's construct keeps the id its plain scope had (e.g. "Twilio").
-        self.routes: dict[str, ProviderIngest] = {
-            name: ProviderIngest(
+        # Each provider's construct keeps the id its plain scope had (e.g. "Twilio"); a nested
+        # stack gets the same id, so paths below it (and the registry's patterns) are alike.
+        self.routes: dict[str, Route] = {}
+        for name, provider in self.providers.items():
+            kind = ProviderIngest if name in IN_MESSAGING_STACK else ProviderStack
+            self.routes[name] = kind(
                 self,
                 name.capitalize(),
-                name=name,
-                provider=provider,
-                settings=settings,
-                key=key,
-                bus=bus,
-                stores=self.stores,
-                layer=layer,
-                deployment_config=self.rollout,
-                retention=retention,
-                removal_policy=removal_policy,
+                props=IngestProps(
+                    name=name,
+                    provider=provider,
+                    settings=settings,
+                    key=key,
+                    bus=bus,
+                    stores=self.stores,
+                    layer=layer,
+                    deployment_config=self.rollout,
+                    retention=retention,
+                    removal_policy=removal_policy,
+                ),
             )
-            for name, provider in self.providers.items()
-        }
         self.api = webhook_api(
             self,
             key=key,
@@ -130,6 +149,11 @@ class Inbound(Construct):
     @property
     def provider_scopes(self) -> Mapping[str, Construct]:
         return dict(self.routes)
+
+    @property
+    def provider_stacks(self) -> Mapping[str, ProviderStack]:
+        """The providers in nested stacks of their own, and those stacks."""
+        return {n: r for n, r in self.routes.items() if isinstance(r, ProviderStack)}
 
     @property
     def handshakes(self) -> Mapping[str, MetaVerification | SlackIngress]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, CfnParameter, Duration, NestedStack, RemovalPolicy, Stack
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -65,65 +66,83 @@ def runtime_asset() -> str:
     return str(staging)
 
 
-class ProviderIngest(Construct):
-    """Everything one provider's webhooks pass through after the API: `queue` (+ DLQ), the
-    `processor` fed through its `alias`, the `deployment_group` and the optional `handshake`."""
+@dataclass(frozen=True, kw_only=True)
+class IngestProps:
+    """What one provider's ingest path is built from (the same for either placement)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        name: str,
-        provider: Provider,
-        settings: InboundSettings,
-        key: kms.IKey,
-        bus: events.IEventBus,
-        stores: Stores,
-        layer: lambda_.ILayerVersion,
-        deployment_config: codedeploy.ILambdaDeploymentConfig,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        s = settings
+    name: str
+    provider: Provider
+    settings: InboundSettings
+    key: kms.IKey
+    bus: events.IEventBus
+    stores: Stores
+    layer: lambda_.ILayerVersion
+    deployment_config: codedeploy.ILambdaDeploymentConfig
+    retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+
+
+class _Ingest:
+    """Builds one provider's ingest path into the construct it is mixed into (a plain construct
+    or a nested stack): children get the same ids, hence the same paths below the provider."""
+
+    provider_name: str
+    provider: Provider
+    secret_name: str
+    webhooks: EncryptedQueue
+    processor: lambda_.Function
+    alias: lambda_.Alias
+    deployment_group: codedeploy.LambdaDeploymentGroup
+    handshake: MetaVerification | SlackIngress | None
+
+    def _build(self, scope: Construct, props: IngestProps) -> None:
+        name, key, bus, stores = props.name, props.key, props.bus, props.stores
+        retention, removal_policy = props.retention, props.removal_policy
+        s = props.settings
         self.provider_name = name
-        self.provider = provider
+        self.provider = props.provider
         self.secret_name = f"{s.secret_prefix}{name}"
         self.webhooks = EncryptedQueue(
-            self,
+            scope,
             "Webhooks",
             key=key,
             max_receive_count=s.max_receive_count,
             visibility_timeout=Duration.seconds(6 * s.processor_timeout_seconds),
             removal_policy=removal_policy,
         )
-        secret = secretsmanager.Secret.from_secret_name_v2(self, "Secret", self.secret_name)
+        secret = secretsmanager.Secret.from_secret_name_v2(scope, "Secret", self.secret_name)
         log_group = logs.LogGroup(
-            self,
+            scope,
             "ProcessorLogs",
             encryption_key=key,
             retention=retention,
             removal_policy=removal_policy,
         )
         role = iam.Role(
-            self,
+            scope,
             "ProcessorRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Processor of {name} webhooks",
         )
         self.processor = self._processor(
-            settings=s, key=key, bus=bus, stores=stores, layer=layer, log_group=log_group, role=role
+            scope,
+            settings=s,
+            key=key,
+            bus=bus,
+            stores=stores,
+            layer=props.layer,
+            log_group=log_group,
+            role=role,
         )
         # The queue feeds the processor's `live` alias, which CodeDeploy shifts per release.
         self.alias = lambda_.Alias(
-            self, "Live", alias_name=ALIAS_NAME, version=self.processor.current_version
+            scope, "Live", alias_name=ALIAS_NAME, version=self.processor.current_version
         )
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
-            self,
+            scope,
             "Rollout",
             alias=self.alias,
-            deployment_config=deployment_config,
+            deployment_config=props.deployment_config,
             auto_rollback=codedeploy.AutoRollbackConfig(
                 # deployment_in_alarm defaults to on once the Stage adds the processor alarms.
                 failed_deployment=True,
@@ -136,10 +155,10 @@ class ProviderIngest(Construct):
             )
         )
         self._grant_processor(
-            role, secret=secret, key=key, bus=bus, stores=stores, log_group=log_group
+            scope, role, secret=secret, key=key, bus=bus, stores=stores, log_group=log_group
         )
         self.handshake = self._handshake(
-            secret=secret, key=key, retention=retention, removal_policy=removal_policy
+            scope, secret=secret, key=key, retention=retention, removal_policy=removal_policy
         )
 
     @property
@@ -154,6 +173,7 @@ class ProviderIngest(Construct):
 
     def _processor(
         self,
+        scope: Construct,
         *,
         settings: InboundSettings,
         key: kms.IKey,
@@ -165,7 +185,7 @@ class ProviderIngest(Construct):
     ) -> lambda_.Function:
         s, name = settings, self.provider_name
         return lambda_.Function(
-            self,
+            scope,
             "Processor",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
@@ -195,6 +215,7 @@ class ProviderIngest(Construct):
 
     def _grant_processor(
         self,
+        scope: Construct,
         role: iam.Role,
         *,
         secret: secretsmanager.ISecret,
@@ -205,6 +226,7 @@ class ProviderIngest(Construct):
     ) -> None:
         """Least privilege, written out: each statement names the one resource it needs."""
         name = self.provider_name
+        bucket = self._media_bucket_name(stores)
         statements = [
             iam.PolicyStatement(
                 sid="OwnLogGroup",
@@ -222,8 +244,8 @@ class ProviderIngest(Construct):
                 sid="OwnMediaPrefixes",
                 actions=["s3:PutObject"],
                 resources=[
-                    stores.media_bucket.arn_for_objects(f"media/{name}/*"),
-                    stores.media_bucket.arn_for_objects(f"rejected/{name}/*"),
+                    f"arn:{Aws.PARTITION}:s3:::{bucket}/{prefix}/{name}/*"
+                    for prefix in ("media", "rejected")
                 ],
             ),
             iam.PolicyStatement(
@@ -253,11 +275,16 @@ class ProviderIngest(Construct):
                 resources=[key.key_arn],
             ),
         ]
-        policy = iam.Policy(self, "ProcessorPolicy", statements=statements)
+        policy = iam.Policy(scope, "ProcessorPolicy", statements=statements)
         policy.attach_to_role(role)
+
+    def _media_bucket_name(self, stores: Stores) -> str:
+        """The media bucket's name, as the policy names it (a nested stack passes it in)."""
+        return stores.media_bucket.bucket_name
 
     def _handshake(
         self,
+        scope: Construct,
         *,
         secret: secretsmanager.ISecret,
         key: kms.IKey,
@@ -267,7 +294,7 @@ class ProviderIngest(Construct):
         """The provider's endpoint-verification workflow, if its handshake needs one."""
         if self.provider.handshake == "meta-verify-get":
             return MetaVerification(
-                self,
+                scope,
                 "Verification",
                 secret_arn_pattern=f"{secret.secret_arn}-??????",
                 secret_name=self.secret_name,
@@ -277,7 +304,7 @@ class ProviderIngest(Construct):
             )
         if self.provider.handshake == "slack-url-verification":
             return SlackIngress(
-                self,
+                scope,
                 "Ingress",
                 queue=self.queue,
                 key=key,
@@ -285,3 +312,36 @@ class ProviderIngest(Construct):
                 removal_policy=removal_policy,
             )
         return None
+
+
+class ProviderIngest(_Ingest, Construct):
+    """Everything one provider's webhooks pass through after the API, in the Messaging stack:
+    `queue` (+ DLQ), the `processor` fed through its `alias`, the `deployment_group` and the
+    optional `handshake`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: IngestProps) -> None:
+        super().__init__(scope, construct_id)
+        self._build(self, props)
+
+
+class ProviderStack(_Ingest, NestedStack):
+    """The same ingest path as `ProviderIngest`, in a nested stack of its own: a provider's
+    resources then cost the Messaging stack one resource (this stack) instead of about 24."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: IngestProps) -> None:
+        super().__init__(scope, construct_id, description=f"Ingest of {props.name} webhooks")
+        self._build(self, props)
+
+    def _media_bucket_name(self, stores: Stores) -> str:
+        """Passed in as a parameter named like the bucket's logical id in the Messaging stack:
+        the processor policy then reads the same as in that stack (`<Bucket logical id>`), and
+        the registry's one acknowledgement of its per-provider prefixes covers both."""
+        bucket = stores.media_bucket
+        name = Stack.of(bucket).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        parameter = CfnParameter(self, name, type="String")
+        self.set_parameter(name, bucket.bucket_name)
+        return parameter.value_as_string
+
+
+# Where one provider's ingest path lives: the webhook API and the Stage read either alike.
+Route = ProviderIngest | ProviderStack

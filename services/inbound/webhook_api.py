@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from services.inbound.handshakes import MetaVerification, SlackIngress
-from services.inbound.provider_ingest import ProviderIngest
+from services.inbound.provider_ingest import Route
 from services.inbound.settings import InboundSettings
 from services.inbound.templates import (
     CHALLENGE_RESPONSE,
@@ -35,7 +35,7 @@ def webhook_api(
     *,
     key: kms.IKey,
     settings: InboundSettings,
-    routes: Mapping[str, ProviderIngest],
+    routes: Mapping[str, Route],
     retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
 ) -> apigw.RestApi:
@@ -78,7 +78,7 @@ def webhook_api(
 
 
 def _stage_options(
-    settings: InboundSettings, routes: Mapping[str, ProviderIngest], access_logs: logs.ILogGroup
+    settings: InboundSettings, routes: Mapping[str, Route], access_logs: logs.ILogGroup
 ) -> apigw.StageOptions:
     """The `live` stage: traced, access-logged, throttled per stage and per route."""
     s = settings
@@ -116,7 +116,7 @@ def _stage_options(
 def _add_route(
     resource: apigw.Resource,
     name: str,
-    route: ProviderIngest,
+    route: Route,
     *,
     key: kms.IKey,
     validator: apigw.RequestValidator,
@@ -186,7 +186,7 @@ def _method_responses(*codes: str) -> list[apigw.MethodResponse]:
     ]
 
 
-def _send_to_queue(role: iam.Role, route: ProviderIngest, *, key: kms.IKey) -> apigw.AwsIntegration:
+def _send_to_queue(role: iam.Role, route: Route, *, key: kms.IKey) -> apigw.AwsIntegration:
     """SQS SendMessage (Query API) with the raw body and the signature metadata."""
     queue, provider = route.queue, route.provider
     # Written out rather than grant_send_messages(), which adds kms:GenerateDataKey*.

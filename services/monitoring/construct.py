@@ -52,14 +52,12 @@ class Monitoring(Construct):
         key: kms.IKey,
         settings: MonitoringSettings,
         environment_name: str,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
-        self.alarm_topic = sns.Topic(
-            self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Messaging alarms"
-        )
-        for email in settings.alarm_emails:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(email))
+        # A second Monitoring (a nested stack's) alarms on the Stage's topic: one subscription.
+        self.alarm_topic: sns.ITopic = alarm_topic or self._topic(key, settings)
         # Dashboard names are global to the account (all regions): name it after the
         # environment and the region, not a fixed "Dashboard".
         region = Stack.of(self).region
@@ -82,6 +80,14 @@ class Monitoring(Construct):
             metric_factory_defaults=MetricFactoryDefaults(),
         )
         self.alarms: list[cloudwatch.Alarm] = []
+
+    def _topic(self, key: kms.IKey, settings: MonitoringSettings) -> sns.Topic:
+        topic = sns.Topic(
+            self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Messaging alarms"
+        )
+        for email in settings.alarm_emails:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
 
     def watch_queue(self, name: str, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> None:
         self.facade.monitor_sqs_queue_with_dlq(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cloud_assembly import manifest
-from cloud_assembly.templates import stack_at, templates
+from cloud_assembly.templates import nested_templates, stack_at, templates
 
 TEMPLATE: dict[str, Any] = {
     "Resources": {
@@ -116,6 +116,64 @@ def test_a_template_file_leads_back_to_its_stack(outdir: Path) -> None:
         assert stack_at(found.file) == found
     with pytest.raises(FileNotFoundError):
         stack_at(outdir / "Other.template.json")
+
+
+KEY = "ab" * 32
+
+
+def _with_nested_stack(outdir: Path, *, metadata: bool) -> None:
+    """Dev deploys a nested stack (a provider's, issue 17) whose template is a file asset."""
+    nested = outdir / "assembly-Pipeline-Dev"
+    resource_metadata = {
+        "aws:cdk:path": "Pipeline/Dev/Messaging/Inbound/Acme.NestedStack/Acme.NestedStackResource"
+    }
+    if metadata:
+        resource_metadata["aws:asset:path"] = "DevAcme.nested.template.json"
+    body = {
+        "Resources": {
+            **TEMPLATE["Resources"],
+            "InboundAcmeNestedStackResource1234ABCD": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Metadata": resource_metadata,
+                "Properties": {
+                    "TemplateURL": {"Fn::Join": ["", ["https://s3.", "/bucket/", f"{KEY}.json"]]},
+                    "Parameters": {"QueueArn": {"Fn::GetAtt": ["Queue4A7E3555", "Arn"]}},
+                },
+            },
+        }
+    }
+    (nested / "Dev.template.json").write_text(json.dumps(body))
+    (nested / "DevAcme.nested.template.json").write_text(json.dumps(TEMPLATE))
+    files = {
+        KEY: {
+            "source": {"path": "DevAcme.nested.template.json", "packaging": "file"},
+            "destinations": {"d": {"bucketName": "bucket", "objectKey": f"{KEY}.json"}},
+        }
+    }
+    (nested / "Dev.assets.json").write_text(json.dumps({"files": files}))
+
+
+@pytest.mark.parametrize("metadata", [True, False])
+def test_nested_stacks_follow_the_stack_that_deploys_them(outdir: Path, metadata: bool) -> None:
+    """Nested stacks are no manifest artifacts: found from the parent's resource (its asset
+    metadata, or the TemplateURL's object key in the parent's asset manifest)."""
+    _with_nested_stack(outdir, metadata=metadata)
+    dev, acme, pipeline = templates(outdir)
+    assert pipeline.stack == "Pipeline"
+    assert acme.relpath == "assembly-Pipeline-Dev/DevAcme.nested.template.json"
+    assert (acme.stack, acme.path) == (
+        "Dev/Messaging/Inbound/Acme",
+        "Pipeline/Dev/Messaging/Inbound/Acme",
+    )
+    assert (acme.account, acme.region, acme.stage) == (dev.account, dev.region, dev.stage)
+    assert acme.body == TEMPLATE
+    # What the parent passes, resolved in the parent's environment (for parliament's ARNs).
+    ((name, value),) = acme.parameters
+    assert name == "QueueArn"
+    assert value.startswith("arn:aws:sqs:eu-central-1:222222222222:")
+    assert dev.parameters == ()
+    assert nested_templates(dev) == [acme]
+    assert [t.stack for t in templates(outdir, nested=False)] == ["Dev/Messaging", "Pipeline"]
 
 
 def test_an_assembly_without_stacks_is_refused(tmp_path: Path) -> None:

@@ -297,7 +297,7 @@ def test_adding_a_provider_module_adds_its_infrastructure(
             app, "Probe", env=cdk.Environment(account="123456789012", region="eu-west-1")
         )
         key = kms.Key(stack, "Key", enable_key_rotation=True)
-        Inbound(
+        inbound = Inbound(
             stack,
             "Inbound",
             key=key,
@@ -307,6 +307,7 @@ def test_adding_a_provider_module_adds_its_infrastructure(
             powertools_version="3.37.0",
         )
         template = Template.from_stack(stack)
+        nested = Template.from_stack(inbound.provider_stacks["acme"])
     finally:
         discover.cache_clear()
         sys.modules.pop("services.inbound.providers.acme", None)
@@ -315,15 +316,56 @@ def test_adding_a_provider_module_adds_its_infrastructure(
         for r in resources(template, "AWS::ApiGateway::Resource").values()
     }
     assert "acme" in paths
-    functions = resources(template, "AWS::Lambda::Function")
-    assert any(
-        f["Properties"]["Environment"]["Variables"]["PROVIDER"] == "acme"
-        for f in functions.values()
-    )
-    assert len(functions) == len(PROVIDERS) + 1
-    assert any(
-        k.startswith("InboundAcmeWebhooksQueue") for k in resources(template, "AWS::SQS::Queue")
-    )
+    # The route is the Stage's; everything behind it is in the provider's own nested stack.
+    assert set(inbound.provider_stacks) == {"acme"}
+    assert len(resources(template, "AWS::CloudFormation::Stack")) == 1
+    assert len(resources(template, "AWS::Lambda::Function")) == len(PROVIDERS)
+    (function,) = resources(nested, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"]["PROVIDER"] == "acme"
+    assert any(k.startswith("WebhooksQueue") for k in resources(nested, "AWS::SQS::Queue"))
+    # Same construct paths below the provider as in the Messaging stack, so the registry's
+    # {provider} patterns cover both placements.
+    route = inbound.routes["acme"]
+    assert route.node.path == "Probe/Inbound/Acme"
+    for child in ("Webhooks", "Processor", "ProcessorPolicy", "Live", "Rollout", "IntegrationRole"):
+        assert route.node.try_find_child(child) is not None, child
+
+
+def test_a_nested_processor_policy_reads_like_one_in_the_messaging_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cdk-nag renders a reference by its name: the nested stack's bucket parameter is named
+    like the bucket's logical id, so one acknowledgement of the media prefixes fits both."""
+    (tmp_path / "acme.py").write_text(ACME)
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    discover.cache_clear()
+    try:
+        inbound = _probe_inbound()
+    finally:
+        discover.cache_clear()
+        sys.modules.pop("services.inbound.providers.acme", None)
+    parent = Template.from_stack(cdk.Stack.of(inbound)).to_json()["Resources"]
+    nested = Template.from_stack(inbound.provider_stacks["acme"]).to_json()
+    (bucket,) = [
+        k
+        for k, r in parent.items()
+        if k.startswith("InboundMediaBucket") and r["Type"] == "AWS::S3::Bucket"
+    ]
+
+    def prefixes(resources: dict[str, Any], provider: str) -> list[Any]:
+        (policy,) = [r for k, r in resources.items() if k.startswith(f"{provider}ProcessorPolicy")]
+        (statement,) = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s["Sid"] == "OwnMediaPrefixes"
+        ]
+        return list(statement["Resource"])
+
+    assert bucket in nested["Parameters"]
+    mine = json.dumps(prefixes(nested["Resources"], ""))  # logical ids start below the stack
+    theirs = json.dumps(prefixes(parent, "InboundGeneric"))
+    assert mine.replace("acme", "generic") == theirs
+    assert f'{{"Ref": "{bucket}"}}' in mine
 
 
 @pytest.mark.parametrize("managed", [True, False])
@@ -344,3 +386,53 @@ def test_raw_bodies_of_rejected_webhooks_expire(synth: Synth) -> None:
     days = synth.config.environment("prod").settings.inbound.rejected_retention_days
     assert rule["ExpirationInDays"] == days
     assert rule["Status"] == "Enabled"
+
+
+HANDSHAKES = '''
+"""Two providers added for the test, with the handshakes of Slack and Meta."""
+from services.inbound.providers.slack import Slack
+from services.inbound.providers.whatsapp import WhatsApp
+
+
+class Chat(Slack):
+    name = "chat"
+
+
+class Meta(WhatsApp):
+    name = "meta"
+
+
+PROVIDER = Chat()
+'''
+
+
+def test_a_nested_provider_names_its_handshake_workflow_after_the_stage_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State machine names: at most 80 characters (Step Functions CreateStateMachine API
+    reference); a nested stack's own name is generated at deploy time, so the workflow is
+    named after the top-level stack and its path, as in the Messaging stack."""
+    (tmp_path / "chat.py").write_text(HANDSHAKES)
+    (tmp_path / "meta.py").write_text(HANDSHAKES.replace("PROVIDER = Chat()", "PROVIDER = Meta()"))
+    monkeypatch.setattr(providers, "__path__", [*providers.__path__, str(tmp_path)])
+    discover.cache_clear()
+    try:
+        inbound = _probe_inbound()
+        parent = Template.from_stack(cdk.Stack.of(inbound))
+        names = {}
+        for name in ("chat", "meta"):
+            nested = Template.from_stack(inbound.provider_stacks[name])
+            (machine,) = resources(nested, "AWS::StepFunctions::StateMachine").values()
+            names[name] = machine["Properties"]["StateMachineName"]
+    finally:
+        discover.cache_clear()
+        for name in ("chat", "meta"):
+            sys.modules.pop(f"services.inbound.providers.{name}", None)
+    assert names == {
+        "chat": "Probe-Inbound-Chat-Ingress",
+        "meta": "Probe-Inbound-Meta-Verification",
+    }
+    # The routes in the Stage's API reach the workflows of the nested stacks.
+    methods = [m["Properties"] for m in resources(parent, "AWS::ApiGateway::Method").values()]
+    uris = [json.dumps(m["Integration"]["Uri"]) for m in methods]
+    assert sum("StartSyncExecution" in uri for uri in uris) == 4  # Slack, Chat, 2 Meta GETs
