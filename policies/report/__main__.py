@@ -7,20 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-from policies.report import build, diff, formats, model
+from policies.report import build, diff, formats, model, provenance
 from policies.report.document import markdown, page
 
 
 def write(cdk_out: Path, out: Path, base: Path | None = None) -> model.Assembly:
     assembly = model.load(cdk_out)
+    origin = provenance.ensure(cdk_out)
     out.mkdir(parents=True, exist_ok=True)
     for unit in assembly.units:
-        document = build.unit_document(assembly, unit)
+        document = build.unit_document(assembly, unit, origin)
         stem = build.file_stem(unit)
         (out / f"{stem}.md").write_text(markdown(document))
         (out / f"{stem}.html").write_text(page(document, f"{unit.prefix} · from {cdk_out}"))
-    summary = build.index_document(assembly, "md")
-    index = build.index_document(assembly, "html")
+    summary = build.index_document(assembly, "md", origin)
+    index = build.index_document(assembly, "html", origin)
     if base is not None:
         changes = diff.compare(model.load(base), assembly)
         delta = diff.document(changes, str(base))
@@ -32,8 +33,8 @@ def write(cdk_out: Path, out: Path, base: Path | None = None) -> model.Assembly:
         summary.blocks.insert(1, delta)
     (out / "summary.md").write_text(markdown(summary))
     (out / "index.html").write_text(page(index, f"from {cdk_out}"))
-    formats.write_sarif(assembly, out / "report.sarif")
-    (out / "report.junit.xml").write_text(formats.junit(assembly))
+    formats.write_sarif(assembly, out / "report.sarif", origin)
+    (out / "report.junit.xml").write_text(formats.junit(assembly, origin))
     return assembly
 
 
