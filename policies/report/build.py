@@ -109,6 +109,7 @@ def acknowledged_groups(unit: Unit) -> Groups:
         ["Rule: what it asks", "Source", "Findings", "Owner", "Reason", "Registry entry"],
         rows,
         "None: nothing is acknowledged.",
+        widths=(6, 2, 2, 2, 10, 7),
     )
 
 
@@ -160,7 +161,13 @@ def resource_policy_section(unit: Unit) -> Section:
         statements = f"{len(grants)} grant{'s' if len(grants) != 1 else ''}"
         rows.append((["; ".join(f"`{p}`" for p in paths), kind, statements], members))
     return Section("Resource-based policies", anchor="resource-policies").add(
-        Groups(["Policy", "Type", "Grants"], rows, "No resource-based policies.", True)
+        Groups(
+            ["Policy", "Type", "Grants"],
+            rows,
+            "No resource-based policies.",
+            markdown_members=True,
+            widths=(6, 2, 1),
+        )
     )
 
 
@@ -205,7 +212,15 @@ def iam_section(unit: Unit) -> Section:
         "resource (statements of its inline and attached policies, merged). Roles that differ "
         "only by one name (a provider's) are shown once, that name written `{name}`."
     )
-    roles.add(Groups(["Role", "Trusted by", "Distinct actions"], rows, "No roles.", True))
+    roles.add(
+        Groups(
+            ["Role", "Trusted by", "Distinct actions"],
+            rows,
+            "No roles.",
+            markdown_members=True,
+            widths=(4, 6, 1),
+        )
+    )
     return section.add(roles)
 
 

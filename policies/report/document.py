@@ -31,6 +31,7 @@ class Groups:
     empty: str = "None."
     # Markdown has no <details>: True also prints each row's members there, under its first cell.
     markdown_members: bool = False
+    widths: tuple[int, ...] = ()  # relative column widths in the HTML page (default: by header)
 
 
 @dataclass
@@ -112,6 +113,7 @@ td code,p code{font-size:12px;word-break:break-all}
 .groups summary .row>span:first-child::before{content:"▸ "}
 .groups details[open] summary .row>span:first-child::before{content:"▾ "}
 .groups details table{margin:0 0 8px 24px;width:calc(100% - 32px)}
+.groups details>p{margin:4px 8px 4px 24px}.groups code{font-size:12px;word-break:break-all}
 .hidden{display:none!important}
 """
 
@@ -168,7 +170,8 @@ def _html_table(table: Table) -> str:
 def _html_groups(groups: Groups) -> str:
     if not groups.rows:
         return f"<p>{html.escape(groups.empty)}</p>"
-    widths = " ".join("minmax(0,3fr)" if len(h) > 12 else "minmax(0,1fr)" for h in groups.headers)
+    shares = groups.widths or tuple(3 if len(h) > 12 else 1 for h in groups.headers)
+    widths = " ".join(f"minmax(0,{share}fr)" for share in shares)
     head = "".join(f"<span>{html.escape(h)}</span>" for h in groups.headers)
     rows = "".join(
         '<details class="group"><summary><div class="row">'
@@ -209,10 +212,16 @@ def page(section: Section, subtitle: str) -> str:
         for b in section.blocks
         if isinstance(b, Section)
     )
-    body = "".join(_html_block(b, 2) for b in section.blocks)
+    # The verdict and provenance (leading paragraphs) come first, then navigation and filter.
+    lead = 0
+    while lead < len(section.blocks) and isinstance(section.blocks[lead], str):
+        lead += 1
+    head = "".join(_html_block(b, 2) for b in section.blocks[:lead])
+    body = "".join(_html_block(b, 2) for b in section.blocks[lead:])
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(section.title)}</title><style>{_STYLE}</style></head><body>"
         f"<header><h1>{html.escape(section.title)}</h1><p>{html.escape(subtitle)}</p></header>"
-        f"<main><nav>{nav}</nav>{_FILTER}{body}</main><script>{_SCRIPT}</script></body></html>\n"
+        f"<main>{head}<nav>{nav}</nav>{_FILTER}{body}</main><script>{_SCRIPT}</script>"
+        "</body></html>\n"
     )

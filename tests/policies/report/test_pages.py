@@ -47,6 +47,7 @@ def test_the_verdict_and_the_provenance_come_first(synth: Synth, reports: Path) 
             assert f"{tool} {recorded.versions[tool]}" in second, tool
         html = (reports / f"{name}.html").read_text()
         assert html.index('class="verdict"') < html.index('class="provenance"')
+        assert html.index('class="provenance"') < html.index('id="filter-box"')
         assert html.index('class="provenance"') < html.index('id="summary"')
     assert "Provenance: commit" in (reports / "summary.md").read_text()
 
