@@ -28,9 +28,10 @@ def write(cdk_out: Path, out: Path, base: Path | None = None) -> model.Assembly:
         (out / "diff.md").write_text(markdown(delta))
         (out / "diff.html").write_text(page(delta, f"{base} → {cdk_out}"))
         (out / "diff.json").write_text(json.dumps(changes.to_json(), indent=1, default=str))
+        # After the verdict and provenance: what changed since the base release.
         for doc, extension in ((summary, "md"), (index, "html")):
-            doc.blocks.insert(0, f"Changes since the base release: [diff](diff.{extension}).")
-        summary.blocks.insert(1, delta)
+            doc.blocks.insert(2, f"Changes since the base release: [diff](diff.{extension}).")
+        summary.blocks.insert(3, delta)
     (out / "summary.md").write_text(markdown(summary))
     (out / "index.html").write_text(page(index, f"from {cdk_out}"))
     formats.write_sarif(assembly, out / "report.sarif", origin)

@@ -114,7 +114,7 @@ td code,p code{font-size:12px;word-break:break-all}
 .groups details[open] summary .row>span:first-child::before{content:"▾ "}
 .groups details table{margin:0 0 8px 24px;width:calc(100% - 32px)}
 .groups details>p{margin:4px 8px 4px 24px}.groups code{font-size:12px;word-break:break-all}
-.hidden{display:none!important}
+.hidden{display:none!important}td strong{color:#cf222e}
 """
 
 # Filters every table row and collapsible group of the page as you type (no network, no library).
@@ -152,6 +152,7 @@ def _html_cell(text: str) -> str:
     escaped = html.escape(text)
     escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
     escaped = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', escaped)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
     badge = _BADGES.get(text)
     return f'<span class="{badge}">{escaped}</span>' if badge else escaped
 

@@ -96,6 +96,8 @@ def test_each_key_shows_rotation_and_who_may_administer_and_use_it(reports: Path
         if line.startswith("| `Pipeline/Pipeline/ArtifactsBucketEncryptionKey`")
     ]
     assert "**222222222222: kms:Decrypt, kms:DescribeKey**" in row
+    html = (reports / "pipeline.html").read_text()
+    assert "<strong>222222222222: kms:Decrypt, kms:DescribeKey</strong>" in html
 
 
 def _scanner_unit() -> Assembly:
