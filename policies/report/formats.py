@@ -239,5 +239,20 @@ def junit(assembly: Assembly, provenance: Provenance | None = None) -> str:
     )
 
 
+def open_only(document: dict[str, Any]) -> dict[str, Any]:
+    """The same log without suppressed results. GitHub code scanning ingests a result with
+    `suppressions` as an open alert (github/codeql-action#1230), so an upload that should show
+    only what the gate left open uses this copy."""
+    runs = [
+        {**run, "results": [r for r in run["results"] if not r.get("suppressions")]}
+        for run in document["runs"]
+    ]
+    return {**document, "runs": runs}
+
+
 def write_sarif(assembly: Assembly, target: Path, provenance: Provenance | None = None) -> None:
-    target.write_text(json.dumps(sarif(assembly, provenance), indent=1) + "\n")
+    """`report.sarif` (every finding, acknowledged ones suppressed) and `report.open.sarif`."""
+    document = sarif(assembly, provenance)
+    target.write_text(json.dumps(document, indent=1) + "\n")
+    opened = target.with_name(target.name.replace(".sarif", ".open.sarif"))
+    opened.write_text(json.dumps(open_only(document), indent=1) + "\n")

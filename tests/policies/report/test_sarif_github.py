@@ -96,9 +96,20 @@ def test_the_validator_fails_a_rule_without_help(tmp_path: Path) -> None:
 
 
 def test_the_reports_sarif_has_no_error_under_githubs_rules(report: Path, tmp_path: Path) -> None:
-    results = validate(report, tmp_path)
-    errors = [r["message"]["text"] for r in results if r.get("level", "warning") == "error"]
-    assert errors == []
+    for sarif in (report, report.with_name("report.open.sarif")):
+        results = validate(sarif, tmp_path)
+        errors = [r["message"]["text"] for r in results if r.get("level", "warning") == "error"]
+        assert errors == [], sarif.name
+
+
+def test_the_open_only_copy_drops_exactly_the_suppressed_results(report: Path) -> None:
+    every = json.loads(report.read_text())
+    opened = json.loads(report.with_name("report.open.sarif").read_text())
+    assert [run["tool"] for run in opened["runs"]] == [run["tool"] for run in every["runs"]]
+    for full, only in zip(every["runs"], opened["runs"], strict=True):
+        assert only["results"] == [r for r in full["results"] if "suppressions" not in r]
+    # The session synth leaves nothing open: the copy for code scanning holds no alert.
+    assert sum(len(run["results"]) for run in opened["runs"]) == 0
 
 
 def test_rules_results_and_suppressions_are_what_code_scanning_reads(
