@@ -49,6 +49,10 @@ class Acknowledgement:
     reason: str
     owner: str
     fingerprint: str = ""  # policies/fingerprint.py: the content that was reviewed
+    # Where it is written (1-based lines of its [[acknowledgement]] header and of each path
+    # pattern in the registry file): the report links each finding to the entry that accepted it.
+    line: int = field(default=0, compare=False)
+    path_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def namespace(self) -> str:
@@ -116,6 +120,12 @@ class Acknowledgement:
                 return pattern, found.groupdict()
         return None
 
+    def pattern_line(self, pattern: str) -> int:
+        """The registry line of one of its path patterns (its header line where unknown)."""
+        if pattern in self.paths and len(self.path_lines) == len(self.paths):
+            return self.path_lines[self.paths.index(pattern)]
+        return self.line
+
     def matching_path(self, construct_path: str) -> str | None:
         found = self.match(construct_path)
         return found[0] if found else None
@@ -129,7 +139,31 @@ class Acknowledgement:
         return re.compile(text.replace(r"\{region\}", r"[a-z0-9-]+"))
 
 
-def _entry(index: int, raw: object) -> Acknowledgement:
+def _lines(text: str, entries: list[Any]) -> list[tuple[int, tuple[int, ...]]]:
+    """(header line, line of each path pattern) of every [[acknowledgement]] table, in order."""
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines) if line.strip() == "[[acknowledgement]]"]
+    found: list[tuple[int, tuple[int, ...]]] = []
+    for index, raw in enumerate(entries):
+        if index >= len(headers) or not isinstance(raw, dict):
+            found.append((0, ()))
+            continue
+        start, end = headers[index], [*headers, len(lines)][index + 1]
+        block = lines[start:end]
+        paths: list[Any] = raw["paths"] if isinstance(raw.get("paths"), list) else []
+        path_lines = tuple(
+            start
+            + 1
+            + next((n for n, line in enumerate(block) if f'"{p}"' in line or f"'{p}'" in line), 0)
+            for p in paths
+        )
+        found.append((start + 1, path_lines))
+    return found
+
+
+def _entry(
+    index: int, raw: object, located: tuple[int, tuple[int, ...]] = (0, ())
+) -> Acknowledgement:
     where = f"{REGISTRY.name}: acknowledgement[{index}]"
     if not isinstance(raw, dict):
         raise RegistryError(f"{where}: must be a table of {', '.join(sorted(FIELDS))}")
@@ -151,6 +185,8 @@ def _entry(index: int, raw: object) -> Acknowledgement:
         reason=raw["reason"],
         owner=raw["owner"],
         fingerprint=raw.get("fingerprint", ""),
+        line=located[0],
+        path_lines=located[1],
     )
     entry.validate(index)
     return entry
@@ -159,7 +195,8 @@ def _entry(index: int, raw: object) -> Acknowledgement:
 def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
     """Every entry of the registry, validated; any problem raises a one-line RegistryError."""
     try:
-        data = tomllib.loads(registry.read_text())
+        text = registry.read_text()
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as error:
         raise RegistryError(f"{registry.name}: cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
@@ -170,7 +207,8 @@ def load(registry: Path = REGISTRY) -> list[Acknowledgement]:
     raw = data.get("acknowledgement", [])
     if not isinstance(raw, list):
         raise RegistryError(f"{registry.name}: use [[acknowledgement]] for each entry")
-    return [_entry(index, item) for index, item in enumerate(raw)]
+    located = _lines(text, raw)
+    return [_entry(index, item, located[index]) for index, item in enumerate(raw)]
 
 
 def apply(app: cdk.App, entries: list[Acknowledgement] | None = None) -> dict[Acknowledgement, int]:
@@ -265,6 +303,23 @@ def match_findings(
         broad = overbroad(scoped, resources, found)
     resurfaced = [] if contents is None else reopen_changed(findings, acknowledged, contents)
     return Matched(acknowledged, stale, overbroad=broad, resurfaced=resurfaced)
+
+
+def entry_for(
+    finding: Finding, entries: Iterable[Acknowledgement]
+) -> tuple[Acknowledgement, str] | None:
+    """The registry entry, and its path pattern, that acknowledges `finding` (cdk-nag or scanner).
+
+    The same match the gate makes: the construct path against the patterns, then the rule id with
+    the pattern's captures (and any account or region) filled in.
+    """
+    if not finding.construct_path:
+        return None
+    for entry in entries:
+        found = entry.match(finding.construct_path)
+        if found is not None and entry.rule_regex(found[1]).fullmatch(finding.registry_rule):
+            return entry, found[0]
+    return None
 
 
 def reopen_changed(

@@ -7,33 +7,35 @@ import json
 import sys
 from pathlib import Path
 
-from policies.report import build, diff, formats, model
+from policies.report import build, diff, formats, model, provenance
 from policies.report.document import markdown, page
 
 
 def write(cdk_out: Path, out: Path, base: Path | None = None) -> model.Assembly:
     assembly = model.load(cdk_out)
+    origin = provenance.ensure(cdk_out)
     out.mkdir(parents=True, exist_ok=True)
     for unit in assembly.units:
-        document = build.unit_document(assembly, unit)
+        document = build.unit_document(assembly, unit, origin)
         stem = build.file_stem(unit)
         (out / f"{stem}.md").write_text(markdown(document))
         (out / f"{stem}.html").write_text(page(document, f"{unit.prefix} · from {cdk_out}"))
-    summary = build.index_document(assembly, "md")
-    index = build.index_document(assembly, "html")
+    summary = build.index_document(assembly, "md", origin)
+    index = build.index_document(assembly, "html", origin)
     if base is not None:
         changes = diff.compare(model.load(base), assembly)
         delta = diff.document(changes, str(base))
         (out / "diff.md").write_text(markdown(delta))
         (out / "diff.html").write_text(page(delta, f"{base} → {cdk_out}"))
         (out / "diff.json").write_text(json.dumps(changes.to_json(), indent=1, default=str))
+        # After the verdict and provenance: what changed since the base release.
         for doc, extension in ((summary, "md"), (index, "html")):
-            doc.blocks.insert(0, f"Changes since the base release: [diff](diff.{extension}).")
-        summary.blocks.insert(1, delta)
+            doc.blocks.insert(2, f"Changes since the base release: [diff](diff.{extension}).")
+        summary.blocks.insert(3, delta)
     (out / "summary.md").write_text(markdown(summary))
     (out / "index.html").write_text(page(index, f"from {cdk_out}"))
-    formats.write_sarif(assembly, out / "report.sarif")
-    (out / "report.junit.xml").write_text(formats.junit(assembly))
+    formats.write_sarif(assembly, out / "report.sarif", origin)
+    (out / "report.junit.xml").write_text(formats.junit(assembly, origin))
     return assembly
 
 

@@ -33,6 +33,8 @@ class Provenance:
     execution: str | None
     date: str
     versions: dict[str, str] = field(default_factory=dict)
+    repository: str = ""  # https URL of the source repository ("" where unknown)
+    branch: str = ""
 
     def label(self) -> str:
         where = f"execution {self.execution}" if self.execution else "local build"
@@ -56,6 +58,19 @@ def _commit(env: Mapping[str, str], root: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+def _source(root: Path) -> tuple[str, str]:
+    """(repository URL, branch) the pipeline builds from: `deployment.source` in cdk.json."""
+    cdk_json = root / "cdk.json"
+    if not cdk_json.is_file():
+        return "", ""
+    source = json.loads(cdk_json.read_text()).get("context", {}).get("deployment", {})
+    source = source.get("source", {}) if isinstance(source, dict) else {}
+    owner, repo = source.get("owner"), source.get("repo")
+    if not (isinstance(owner, str) and isinstance(repo, str) and owner and repo):
+        return "", ""
+    return f"https://github.com/{owner}/{repo}", str(source.get("branch", ""))
 
 
 def _pins(path: Path, names: tuple[str, ...]) -> dict[str, str]:
@@ -86,11 +101,14 @@ def _versions(root: Path) -> dict[str, str]:
 
 def collect(env: Mapping[str, str] | None = None, root: Path = ROOT) -> Provenance:
     env = os.environ if env is None else env
+    repository, branch = _source(root)
     return Provenance(
         commit=_commit(env, root),
         execution=env.get("EXECUTION_ID") or None,
         date=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         versions=_versions(root),
+        repository=repository,
+        branch=branch,
     )
 
 
@@ -108,6 +126,8 @@ def load(cdk_out: Path) -> Provenance | None:
         execution=data.get("execution"),
         date=str(data.get("date", "")),
         versions={str(k): str(v) for k, v in data.get("versions", {}).items()},
+        repository=str(data.get("repository", "")),
+        branch=str(data.get("branch", "")),
     )
 
 

@@ -10,7 +10,7 @@ import jsonschema
 import xmlschema
 
 from policies.findings import Finding
-from policies.report.formats import junit, sarif
+from policies.report.formats import junit, open_only, sarif
 from policies.report.model import Assembly, Unit
 from tests.support.synth import ROOT
 
@@ -60,3 +60,12 @@ def test_sarif_suppresses_only_acknowledged_findings(tmp_path: Path) -> None:
     assert "suppressions" not in results["Platform-TlsOnly"]
     assert results["Platform-TlsOnly"]["level"] == "error"
     assert results["Platform-LogRetention"]["suppressions"][0]["status"] == "accepted"
+
+
+def test_the_open_only_copy_keeps_what_the_gate_left_open(tmp_path: Path) -> None:
+    (run,) = open_only(sarif(assembly(tmp_path)))["runs"]
+    assert [r["ruleId"] for r in run["results"]] == ["Platform-TlsOnly"]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
+        "Platform-TlsOnly",
+        "Platform-LogRetention",
+    }
