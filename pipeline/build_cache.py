@@ -46,10 +46,6 @@ def lock_digest(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_prefix(root: Path = ROOT) -> str:
-    return f"{PREFIX}/{lock_digest(root)}"
-
-
 def build_spec(root: Path = ROOT) -> dict[str, Any]:
     """The buildspec part every project gets: cache directories, and the cache key.
 
