@@ -18,6 +18,13 @@ PY_STAMP   := $(VENV)/.installed
 SCAN_VENV  := .venv-scanners
 SCAN_STAMP := $(SCAN_VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The post-deploy steps (make verify, make released) need only requirements-verify.txt: in the
+# pipeline's Verify steps (a fresh checkout) a small .venv-verify, where .venv is installed (a
+# superset of it) that one.
+VERIFY_VENV  := .venv-verify
+VERIFY_STAMP := $(VERIFY_VENV)/.installed
+VERIFY_ENV   := $(if $(wildcard $(PY_STAMP)),$(PY_STAMP),$(VERIFY_STAMP))
+VERIFY_PY    := $(abspath $(dir $(VERIFY_ENV)))/bin/python
 # uv installs both venvs from the pins in constraints*.txt (its own pin is in constraints.txt);
 # pip only bootstraps uv into .venv. The caches are uv's and npm's own (~/.cache/uv, ~/.npm).
 # --compile-bytecode: uv skips .pyc by default, and with PYTHONDONTWRITEBYTECODE (below) every
@@ -71,6 +78,18 @@ $(SCAN_STAMP): requirements-scanners.txt constraints-scanners.txt | $(PY_STAMP)
 		test -z "$$extra" || { echo "installed but not pinned in constraints-scanners.txt: $$extra"; exit 1; }
 	@touch $@
 
+# No pip in the venv (ensurepip alone takes seconds): uv comes from PyPI into the venv's uv/.
+$(VERIFY_STAMP): requirements-verify.txt constraints.txt
+	@$(call timed,.venv-verify: python3 -m venv + uv $(UV_VERSION) (pip),\
+		rm -rf $(VERIFY_VENV) && $(PYTHON) -m venv --without-pip $(VERIFY_VENV) && \
+		$(PYTHON) -m pip install -qq --disable-pip-version-check --target $(VERIFY_VENV)/uv uv==$(UV_VERSION))
+	@$(call timed,.venv-verify: requirements-verify.txt (uv),\
+		$(VERIFY_VENV)/uv/bin/uv pip install -q --compile-bytecode --python $(VERIFY_VENV)/bin/python -r requirements-verify.txt)
+	@extra=$$(comm -23 <($(VERIFY_VENV)/uv/bin/uv pip freeze -q --python $(VERIFY_VENV)/bin/python | $(NORMALIZE)) \
+		<(grep -v '^[#-]' requirements-verify.txt | $(NORMALIZE))); \
+		test -z "$$extra" || { echo "installed but not pinned in requirements-verify.txt: $$extra"; exit 1; }
+	@touch $@
+
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	@$(call timed,node_modules: aws-cdk CLI + cdk-assets (npm ci),\
 		npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -93,11 +112,11 @@ synth: setup scanners ## Synthesize offline, gated by the policy packs and the s
 review: setup ## In the pipeline: diff against the last release, upload the reports for the approval
 	$(BIN)/python -m pipeline.review publish
 
-released: $(PY_STAMP) ## In the pipeline, after prod is verified: make this release the next diff's base
-	$(BIN)/python -m pipeline.review release
+released: $(VERIFY_ENV) ## In the pipeline, after prod is verified: make this release the next diff's base
+	$(VERIFY_PY) -m pipeline.review release
 
-verify: $(PY_STAMP) ## Post-deploy tests against a deployed Stage (SUITE=smoke|acceptance|load; CFN_* outputs)
-	$(BIN)/python -m pipeline.verify $(SUITE)
+verify: $(VERIFY_ENV) ## Post-deploy tests against a deployed Stage (SUITE=smoke|acceptance|load; CFN_* outputs)
+	$(VERIFY_PY) -m pipeline.verify $(SUITE)
 
 report: setup ## Security reports from cdk.out (HTML, Markdown, SARIF, JUnit); BASE=<old cdk.out> adds the diff
 	@test -f cdk.out/validation-report.json || { echo "cdk.out has no validation report: run 'make synth' first"; exit 2; }
@@ -159,8 +178,9 @@ bootstrap: setup ## Print the execution policies and cdk bootstrap commands per 
 preflight: $(PY_STAMP) ## Check the accounts before the first push (PROFILES=acct=profile ... or ASSUME_ROLE=name)
 	$(BIN)/python -m pipeline.preflight $(CREDS_ARGS)
 
-critical-path: ## Sequential and CodeBuild actions from source to prod in cdk.out's pipeline
-	$(BIN)/python scripts/critical_path.py cdk.out/Pipeline.template.json
+critical-path: ## Estimated push-to-prod wall time per action of cdk.out's pipeline; fails over the targets
+	@test -f cdk.out/Pipeline.template.json || { echo "cdk.out has no pipeline: run 'make synth' first"; exit 2; }
+	$(BIN)/python -m scripts.critical_path cdk.out
 
 diagram: synth ## Write the pipeline picture (Mermaid, from cdk.out's pipeline) into README.md
 	$(BIN)/python scripts/pipeline_diagram.py cdk.out/Pipeline.template.json README.md

@@ -9,6 +9,8 @@ approval whose review link opens this execution's security report and diff.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_codebuild as codebuild
@@ -23,9 +25,9 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from config.deployment import DeploymentConfig, Environment
-from pipeline import approvals, artifacts, broadening
+from pipeline import approvals, artifacts, broadening, build_cache
 from pipeline.names import RELEASED_OBJECT, REVIEW_PREFIX
-from pipeline.toolchain import ToolchainVersions
+from pipeline.toolchain import CODEBUILD_RUNTIMES, ToolchainVersions
 from stages import outputs as stage_outputs
 from stages.messaging_stage import MessagingStage
 
@@ -49,6 +51,29 @@ VERIFY_OUTPUTS = (
     stage_outputs.VERIFICATION_ROLE_ARN,
 )
 VERIFY_PROVIDER_OUTPUTS = (stage_outputs.SECRET_NAME, stage_outputs.DEAD_LETTER_QUEUE_URL)
+
+
+def merge_specs(*specs: dict[str, Any]) -> dict[str, Any]:
+    """Buildspec fragments merged as CDK merges partial build specs: maps key by key, lists
+    appended."""
+    merged: dict[str, Any] = {}
+    for spec in specs:
+        for key, value in spec.items():
+            old = merged.get(key)
+            if isinstance(old, dict) and isinstance(value, dict):
+                merged[key] = merge_specs(old, value)
+            elif isinstance(old, list) and isinstance(value, list):
+                merged[key] = [*old, *value]
+            else:
+                merged[key] = value
+    return merged
+
+
+def defaults_spec() -> dict[str, Any]:
+    """What every CodeBuild project's buildspec starts with: the runtimes (Node >= 22, not the
+    image's default) and the download caches."""
+    runtimes = {"phases": {"install": {"runtime-versions": dict(CODEBUILD_RUNTIMES)}}}
+    return merge_specs(runtimes, build_cache.build_spec())
 
 
 @jsii.implements(cdk.IStableStringProducer)
@@ -110,6 +135,7 @@ class PipelineStack(cdk.Stack):
                     compute_type=codebuild.ComputeType.MEDIUM,
                 ),
                 timeout=cdk.Duration.minutes(60),
+                partial_build_spec=codebuild.BuildSpec.from_object(defaults_spec()),
             ),
             synth=self._build_step(source),
         )
@@ -122,6 +148,14 @@ class PipelineStack(cdk.Stack):
         self.pipeline.build_pipeline()
         self._grant_release()
         self._pin_broadening_check(versions)
+        built = self.pipeline.pipeline
+        self.cache_digest = build_cache.lock_digest()
+        build_cache.attach(
+            self,
+            built,
+            [c for c in self.pipeline.node.find_all() if isinstance(c, codebuild.Project)],
+            self.cache_digest,
+        )
         for key, value in (
             ("Environment", "toolchain"),
             ("Service", "delivery-pipeline"),
@@ -131,10 +165,10 @@ class PipelineStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
         self._add_push_trigger(config.source.branch)
         self._grant_connection(config.source.connection_arn)
-        built = self.pipeline.pipeline
         self.access_logs = artifacts.log_access(self, built)
         artifacts.retain_key(built)
         artifacts.expire(built, config.artifact_retention_days)
+        build_cache.expire(built)
         self._notify()
         self.approver_role = approvals.approver_role(self, config=config, built=built)
         cdk.CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
@@ -280,7 +314,7 @@ class PipelineStack(cdk.Stack):
         approve = check.node.find_child("CDKPipelinesAutoApprove")
         assert isinstance(project, codebuild.CfnProject)
         assert isinstance(approve, lambda_.Function)
-        spec = broadening.build_spec(versions, approve.function_name)
+        spec = merge_specs(defaults_spec(), broadening.build_spec(versions, approve.function_name))
         project.add_property_override(
             "Source.BuildSpec", codebuild.BuildSpec.from_object(spec).to_build_spec(self)
         )

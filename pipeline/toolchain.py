@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The runtimes every CodeBuild project selects on its image (runtime-versions): without them a
+# project runs the image's default (Node 18 on aws/codebuild/standard:7.0, end-of-life).
+# standard:7.0 ships Node.js 18 to 24 and Python 3.9 to 3.14:
+# https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html,
+# https://github.com/aws/aws-codebuild-docker-images/blob/master/ubuntu/standard/7.0/runtimes.yml
+CODEBUILD_RUNTIMES = {"nodejs": "22", "python": "3.11"}
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,11 @@ def test_only_the_step_that_runs_make_released_may_write_the_released_base(
 def test_pipeline_artifacts_expire(toolchain: dict[str, Any], synth: Synth) -> None:
     (pipeline,) = resources(toolchain, "AWS::CodePipeline::Pipeline").values()
     bucket_id = pipeline["Properties"]["ArtifactStore"]["Location"]["Ref"]
-    (rule,) = toolchain["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = toolchain["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+    # Besides it, only the build cache's expiry (tests/pipeline/test_pipeline_stack.py).
+    assert sorted(r["Id"] for r in rules) == ["ExpireArtifacts", "ExpireBuildCache"]
+    (rule,) = [r for r in rules if r["Id"] == "ExpireArtifacts"]
+    assert "Prefix" not in rule  # every object
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == synth.config.artifact_retention_days
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7

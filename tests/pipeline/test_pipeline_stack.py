@@ -1,15 +1,18 @@
-"""The synthesized pipeline: order of environments, approvals, trigger, keys, pinned CLI."""
+"""The synthesized pipeline: order of environments, approvals, trigger, keys, pinned CLI, and
+every CodeBuild project's runtimes and download cache."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import build_cache
 from pipeline.pipeline_stack import BUILD_COMMANDS
 from pipeline.toolchain import read_versions
-from tests.support.synth import Synth
+from tests.support.synth import ROOT, Synth
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +157,120 @@ def test_source_action_may_use_the_connection_under_its_own_arn_prefix(
                 if statement["Resource"] == arn:
                     granted.add(action)
     assert "codeconnections:UseConnection" in granted
+
+
+# -- every CodeBuild project: runtimes and the download caches ---------------------------------
+
+
+def codebuild_specs(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Every AWS::CodeBuild::Project's buildspec, parsed: inline JSON, a JSON with a token (the
+    broadening check's function name), or a buildspec file in the assembly (CDK's assets; JSON
+    in a .yaml file)."""
+    specs: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in synth.template().to_json()["Resources"].items():
+        if resource["Type"] != "AWS::CodeBuild::Project":
+            continue
+        spec = resource["Properties"]["Source"]["BuildSpec"]
+        if isinstance(spec, dict):
+            spec = "".join(p if isinstance(p, str) else "TOKEN" for p in spec["Fn::Join"][1])
+        if spec.endswith(".yaml"):
+            spec = (synth.outdir / spec).read_text()
+        specs[logical_id] = json.loads(spec)
+    return specs
+
+
+def test_every_codebuild_project_runs_node_22_or_later(synth: Synth) -> None:
+    """runtime-versions picks the image's Node; without it a project runs on the image's default
+    (https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html). The image,
+    aws/codebuild/standard:7.0, ships 22 (aws-codebuild-docker-images, ubuntu/standard/7.0)."""
+    specs = codebuild_specs(synth)
+    # Build, SelfMutate, FileAssets, three Verify steps and the broadening check.
+    assert len(specs) == 7
+    for logical_id, spec in specs.items():
+        runtimes = spec["phases"]["install"]["runtime-versions"]
+        assert int(str(runtimes["nodejs"]).split(".")[0]) >= 22, logical_id
+        assert runtimes["python"] == "3.11", logical_id  # as the dev venv (pyproject's mypy)
+    images = {
+        r["Properties"]["Environment"]["Image"]
+        for r in synth.template().to_json()["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    }
+    assert images == {"aws/codebuild/standard:7.0"}
+
+
+def test_every_codebuild_project_caches_downloads_under_the_lock_files_prefix(
+    synth: Synth,
+) -> None:
+    """S3 cache at <artifact bucket>/build-cache/<digest of the lock files>; the buildspec's
+    cache paths are the directories uv, pip and npm are pointed at, and the key carries the
+    digest (with a key, CodeBuild saves the cache once and keeps it:
+    https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html)."""
+    digest = build_cache.lock_digest()
+    resources = synth.template().to_json()["Resources"]
+    (bucket_id,) = [
+        k
+        for k, r in resources.items()
+        if k.startswith("PipelineArtifactsBucket") and r["Type"] == "AWS::S3::Bucket"
+    ]
+    for logical_id, spec in codebuild_specs(synth).items():
+        cache = resources[logical_id]["Properties"]["Cache"]
+        assert cache == {
+            "Type": "S3",
+            "Location": {"Fn::Join": ["/", [{"Ref": bucket_id}, f"build-cache/{digest}"]]},
+        }
+        variables = spec["env"]["variables"]
+        assert {variables[name] for name in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "npm_config_cache")}
+        for name in ("UV_CACHE_DIR", "PIP_CACHE_DIR", "npm_config_cache"):
+            assert f"{variables[name]}/**/*" in spec["cache"]["paths"], (logical_id, name)
+        assert spec["cache"]["key"].endswith(digest)
+
+
+def test_the_cache_digest_changes_with_any_lock_file(tmp_path: Path) -> None:
+    for name in build_cache.LOCK_FILES:
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    before = build_cache.lock_digest(tmp_path)
+    assert before == build_cache.lock_digest()
+    for name in build_cache.LOCK_FILES:
+        original = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(original + b"\n")
+        assert build_cache.lock_digest(tmp_path) != before, name
+        (tmp_path / name).write_bytes(original)
+
+
+def test_codebuild_roles_may_write_only_the_cache_prefix(synth: Synth) -> None:
+    """One policy on every CodeBuild role: objects under build-cache/<digest>/ (read, write) and
+    the artifact key through S3 only; no other policy grants anything under build-cache/."""
+    digest = build_cache.lock_digest()
+    resources = synth.template().to_json()["Resources"]
+    roles = {
+        r["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        for r in resources.values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    }
+    policies = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::IAM::Policy"}
+    (cache_id,) = [k for k, p in policies.items() if k.startswith(f"BuildCache{digest}")]
+    cache = policies[cache_id]
+    assert {ref["Ref"] for ref in cache["Roles"]} == roles
+    s3_statement, kms_statement = cache["PolicyDocument"]["Statement"]
+    assert s3_statement["Action"] == ["s3:GetObject", "s3:PutObject"]
+    (_, suffix) = s3_statement["Resource"]["Fn::Join"][1]
+    assert suffix == f"/build-cache/{digest}/*"
+    assert kms_statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert kms_statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"s3.{synth.config.toolchain.region}.amazonaws.com"}
+    }
+    others = json.dumps({k: p for k, p in policies.items() if k != cache_id})
+    assert "build-cache" not in others
+
+
+def test_old_caches_expire(synth: Synth) -> None:
+    resources = synth.template().to_json()["Resources"]
+    (bucket,) = [
+        r["Properties"]
+        for k, r in resources.items()
+        if k.startswith("PipelineArtifactsBucket") and r["Type"] == "AWS::S3::Bucket"
+    ]
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireBuildCache"]["Prefix"] == "build-cache/"
+    assert rules["ExpireBuildCache"]["ExpirationInDays"] == build_cache.EXPIRE_DAYS
+    assert "ExpireArtifacts" in rules  # artifacts.expire's rule is kept
