@@ -9,7 +9,9 @@ file CDK writes, which the pipeline's deploy action hands CloudFormation.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +47,7 @@ def test_every_stack_stays_within_80_percent_of_cloudformation_limits(
 
 
 @pytest.fixture(scope="module")
-def scaled_stage(tmp_path_factory: pytest.TempPathFactory) -> list[StackSize]:
+def scaled_assembly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One prod Stage (the largest: backup, retention) with 50 providers, in an App of its own:
     no pipeline and no policy packs, so the synth costs one Stage."""
     import aws_cdk as cdk
@@ -72,7 +74,12 @@ def scaled_stage(tmp_path_factory: pytest.TempPathFactory) -> list[StackSize]:
         )
         assert len(stage.messaging.inbound.providers) == SCALE
         (stack,) = app.synth().get_nested_assembly("assembly-Prod").stacks
-    return template_sizes(Path(stack.template_full_path), stack.stack_name)
+    return Path(stack.template_full_path), stack.stack_name
+
+
+@pytest.fixture(scope="module")
+def scaled_stage(scaled_assembly: tuple[Path, str]) -> list[StackSize]:
+    return template_sizes(*scaled_assembly)
 
 
 def test_a_stage_with_50_providers_stays_within_80_percent_of_every_limit(
@@ -95,3 +102,53 @@ def test_the_messaging_stack_pays_little_per_nested_provider(
     assert parent.resources <= 190 + 3 * extra
     assert parent.outputs <= 30 + 2 * extra
     assert len({(s.resources, s.outputs, s.parameters) for s in nested}) == 1
+
+
+# IAM quotas ("IAM and AWS STS quotas", IAM user guide): a role's inline policies together may
+# hold 10,240 characters, a managed policy 6,144 (whitespace not counted).
+ROLE_INLINE_LIMIT = 10_240
+MANAGED_POLICY_LIMIT = 6_144
+
+
+def _chars(document: object) -> int:
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def _policy_sizes(template: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Inline characters per role (its Policies and every AWS::IAM::Policy naming it by Ref)
+    and characters per managed policy. Unresolved ARNs are counted as the template holds them
+    (`Fn::GetAtt` of a nested stack's output is longer than the ARN it resolves to)."""
+    resources = template["Resources"]
+    inline = {
+        lid: sum(_chars(p["PolicyDocument"]) for p in r["Properties"].get("Policies", []))
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role"
+    }
+    managed: dict[str, int] = {}
+    for lid, r in resources.items():
+        if r["Type"] == "AWS::IAM::Policy":
+            for role in r["Properties"].get("Roles", []):
+                if isinstance(role, dict) and role.get("Ref") in inline:
+                    inline[role["Ref"]] += _chars(r["Properties"]["PolicyDocument"])
+        elif r["Type"] == "AWS::IAM::ManagedPolicy":
+            managed[lid] = _chars(r["Properties"]["PolicyDocument"])
+    return inline, managed
+
+
+def test_a_stage_with_50_providers_keeps_every_role_within_iam_policy_size_quotas(
+    scaled_assembly: tuple[Path, str],
+) -> None:
+    """The verification role lists every provider's dead-letter queue and secret: at 50
+    providers CDK moves what does not fit its inline policy into overflow managed policies."""
+    path, _ = scaled_assembly
+    over: list[str] = []
+    for file in sorted(path.parent.glob("*.template.json")):
+        inline, managed = _policy_sizes(json.loads(file.read_text()))
+        over += [f"{file.name} {r}: {n}" for r, n in inline.items() if n > 0.8 * ROLE_INLINE_LIMIT]
+        over += [
+            f"{file.name} {p}: {n}" for p, n in managed.items() if n > 0.8 * MANAGED_POLICY_LIMIT
+        ]
+    assert over == []
+    parent, _ = _policy_sizes(json.loads(path.read_text()))
+    verification = next(role for role in parent if role.startswith("VerificationRole"))
+    assert parent[verification] > 4_000  # it does list the providers (the check is not vacuous)
