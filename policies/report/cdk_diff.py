@@ -79,27 +79,39 @@ class StackCheck:
 
 
 def parse(output: str) -> tuple[dict[str, list[str]], list[Change]]:
-    """The tables of `cdk diff --security-only` output: headers per table, and every row."""
+    """The tables of `cdk diff --security-only` output: headers per table, and every row.
+
+    A row starts on a line whose first cell holds its sign ('+' or '-'); lines with an empty
+    first cell continue it (a cell's list of actions or resources). Rows are not always
+    separated by a rule line.
+    """
     headers: dict[str, list[str]] = {}
     changes: list[Change] = []
     table = ""
-    lines: list[list[str]] = []
-    for raw in output.splitlines():
-        text = raw.strip()
-        if text in TABLES:
-            table, lines = text, []
-        elif table and text.startswith("│"):
-            lines.append([cell.strip() for cell in text.strip("│").split("│")])
-        elif table and text[:1] in ("├", "└") and lines:
-            columns = zip(*lines, strict=False)
-            cells = ["\n".join(filter(None, column)).strip() for column in columns]
-            lines = []
+    row: list[list[str]] = []
+
+    def flush() -> None:
+        if row:
+            cells = ["\n".join(filter(None, c)).strip() for c in zip(*row, strict=False)]
             if table not in headers:
                 headers[table] = cells[1:]
             else:
                 changes.append(Change(table, cells[0], tuple(cells[1:])))
-        if text.startswith("└"):
-            table = ""
+            row.clear()
+
+    for raw in output.splitlines():
+        text = raw.strip()
+        if text in TABLES:
+            table = text
+        elif table and text.startswith("│"):
+            cells = [cell.strip() for cell in text.strip("│").split("│")]
+            if cells[0] and table in headers:
+                flush()
+            row.append(cells)
+        elif table and text[:1] in ("├", "└"):
+            flush()
+            if text.startswith("└"):
+                table = ""
     return headers, changes
 
 
@@ -122,6 +134,9 @@ def run(app: Path, stack: str, base_template: Path, cli: Path = CLI) -> tuple[in
         str(base_template.resolve()),
         "--security-only",
         "--exclusively",
+        # An assembly with open gate findings carries them as error metadata; the gate fails
+        # on them elsewhere, and the security diff is still wanted.
+        "--ignore-errors",
         "--no-color",
         "--no-notices",
         stack,

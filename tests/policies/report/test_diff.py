@@ -199,3 +199,52 @@ def test_a_failed_cli_run_is_reported_and_fails_the_command(
         (folder / "validation-report.json").write_text("{}")
     assert main([str(new), "--base", str(old), "--out", str(tmp_path / "r")]) == 1
     assert "diff failed for `Dev/Messaging`" in (tmp_path / "r" / "diff.md").read_text()
+
+
+# `cdk diff --security-only` output shaped as the pinned CLI (aws-cdk 2.1148.1) prints it,
+# abridged from its run on the grants of test_diff_cross_account.py (two rows of one table with
+# no rule between them, cells continued on the next lines), plus a Deny row and a managed policy.
+CLI_OUTPUT = """\
+This deployment will make potentially sensitive changes according to your current
+Stack Prod/Messaging (Prod-Messaging)
+IAM Statement Changes
+┌───┬──────────────────────────┬────────┬─────────────────┬────────────────────────┬───────────┐
+│   │ Resource                 │ Effect │ Action          │ Principal              │ Condition │
+├───┼──────────────────────────┼────────┼─────────────────┼────────────────────────┼───────────┤
+│ + │ ${Messaging/DataKey.Arn} │ Allow  │ kms:Decrypt     │ AWS:arn:aws:iam::9:root │           │
+│   │                          │        │ kms:DescribeKey │                        │           │
+│ - │ ${Messaging/DataKey.Arn} │ Deny   │ kms:Decrypt     │ AWS:arn:aws:iam::9:root │           │
+├───┼──────────────────────────┼────────┼─────────────────┼────────────────────────┼───────────┤
+│ + │ ${Messaging/Bucket.Arn}  │ Allow  │ s3:GetObject*   │ AWS:arn:aws:iam::9:root │           │
+│   │ ${Messaging/Bucket.Arn}/*│        │                 │                        │           │
+└───┴──────────────────────────┴────────┴─────────────────┴────────────────────────┴───────────┘
+IAM Policy Changes
+┌───┬──────────────────────┬────────────────────────────────────────┐
+│   │ Resource             │ Managed Policy ARN                     │
+├───┼──────────────────────┼────────────────────────────────────────┤
+│ + │ ${Messaging/Role}    │ arn:aws:iam::aws:policy/ReadOnlyAccess │
+└───┴──────────────────────┴────────────────────────────────────────┘
+"""
+
+
+def test_the_cli_tables_are_parsed_row_by_row() -> None:
+    headers, changes = cdk_diff.parse(CLI_OUTPUT)
+    assert headers == {
+        "IAM Statement Changes": ["Resource", "Effect", "Action", "Principal", "Condition"],
+        "IAM Policy Changes": ["Resource", "Managed Policy ARN"],
+    }
+    assert [(c.sign, c.effect, c.actions, c.broadens) for c in changes[:3]] == [
+        ("+", "Allow", ["kms:Decrypt", "kms:DescribeKey"], True),
+        ("-", "Deny", ["kms:Decrypt"], True),  # a Deny removed broadens, as the CLI counts it
+        ("+", "Allow", ["s3:GetObject*"], True),
+    ]
+    assert changes[2].cells[0] == "${Messaging/Bucket.Arn}\n${Messaging/Bucket.Arn}/*"
+    assert (changes[3].table, changes[3].cells) == (
+        "IAM Policy Changes",
+        ("${Messaging/Role}", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    )
+    check = cdk_diff.StackCheck("Prod/Messaging", "Prod", output=CLI_OUTPUT, changes=changes)
+    reported = {"kms:decrypt", "kms:describekey", "s3:getobject*"}
+    assert [c.table for _, c in cdk_diff.unmatched([check], reported)] == ["IAM Policy Changes"]
+    reported.add("arn:aws:iam::aws:policy/readonlyaccess")
+    assert cdk_diff.unmatched([check], reported) == []
