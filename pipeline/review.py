@@ -26,8 +26,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline.names import RELEASED_OBJECT, SYNTH_OBJECT
 from policies.report.__main__ import write
 
-# Enough of a synth output to diff against: manifests, templates and the validation report.
-KEEP = ("manifest.json", ".template.json", "validation-report.json", "results.json")
+# Enough of a synth output to diff against: manifests, templates, the validation report, and
+# provenance.json, by which the next diff names this release (commit, execution).
+KEEP = (
+    "manifest.json",
+    ".template.json",
+    "validation-report.json",
+    "results.json",
+    "provenance.json",
+)
 
 
 def _keep(member: tarfile.TarInfo) -> bool:

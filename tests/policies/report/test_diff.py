@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
+from pipeline import review
 from policies.report import cdk_diff, diff, model, provenance
 from policies.report.__main__ import main, write
 
@@ -180,6 +181,15 @@ def test_the_base_is_named_by_commit_and_execution_never_by_path(tmp_path: Path)
     )
     assert str(tmp_path) not in named + (out / "diff.html").read_text()
     assert json.loads((out / "diff.json").read_text())["base"].startswith("base: commit 0123")
+
+
+def test_the_released_copy_keeps_what_names_it(tmp_path: Path) -> None:
+    """`make review` packs the synth output that `make released` later marks as the base."""
+    old = synth(tmp_path / "old")
+    provenance.write(old, provenance.Provenance("fedcba9876543210" * 2, "exec-1", "2026-11-20"))
+    review.unpack(review.pack(old), tmp_path / "released")
+    label = diff.base_label(tmp_path / "released")
+    assert label == "base: commit fedcba987654 (execution exec-1, 2026-11-20)"
 
 
 def test_a_failed_cli_run_is_reported_and_fails_the_command(
