@@ -168,7 +168,7 @@ def test_the_base_is_named_by_commit_and_execution_never_by_path(tmp_path: Path)
     assert str(tmp_path) not in unnamed
 
     release = provenance.Provenance(
-        commit="0123456789abcdef0123456789abcdef01234567",
+        commit="ab" * 20,  # a SHA-1's 40 hex digits (low entropy: not a secret to the scan)
         execution="5f1c2a9e-0000-4000-8000-000000000001",
         date="2026-11-20T10:00:00Z",
     )
@@ -176,20 +176,20 @@ def test_the_base_is_named_by_commit_and_execution_never_by_path(tmp_path: Path)
     write(new, out, base=old)
     named = (out / "diff.md").read_text()
     assert (
-        "Compared with base: commit 0123456789ab (execution 5f1c2a9e-0000-4000-8000-000000000001, "
+        "Compared with base: commit abababababab (execution 5f1c2a9e-0000-4000-8000-000000000001, "
         "2026-11-20T10:00:00Z)." in named
     )
     assert str(tmp_path) not in named + (out / "diff.html").read_text()
-    assert json.loads((out / "diff.json").read_text())["base"].startswith("base: commit 0123")
+    assert json.loads((out / "diff.json").read_text())["base"].startswith("base: commit abab")
 
 
 def test_the_released_copy_keeps_what_names_it(tmp_path: Path) -> None:
     """`make review` packs the synth output that `make released` later marks as the base."""
     old = synth(tmp_path / "old")
-    provenance.write(old, provenance.Provenance("fedcba9876543210" * 2, "exec-1", "2026-11-20"))
+    provenance.write(old, provenance.Provenance("cd" * 20, "exec-1", "2026-11-20"))
     review.unpack(review.pack(old), tmp_path / "released")
     label = diff.base_label(tmp_path / "released")
-    assert label == "base: commit fedcba987654 (execution exec-1, 2026-11-20)"
+    assert label == "base: commit cdcdcdcdcdcd (execution exec-1, 2026-11-20)"
 
 
 def test_a_failed_cli_run_is_reported_and_fails_the_command(
