@@ -87,7 +87,8 @@ class Diff:
             "added_unit_checks": _json(self.added_unit_checks),
         }
 
-    def _checks(self) -> list[cdk_diff.StackCheck]:
+    def stack_checks(self) -> list[cdk_diff.StackCheck]:
+        """Every CLI run of this diff: the compared units' stacks, then the new units'."""
         return [c for u in self.units for c in u.security_diff] + self.added_unit_checks
 
     @property
@@ -97,12 +98,12 @@ class Diff:
 
     @property
     def cli_broadens(self) -> bool:
-        return any(c.broadens for c in self._checks())
+        return any(c.broadens for c in self.stack_checks())
 
     @property
     def incomplete(self) -> list[str]:
         """Stacks whose CLI diff failed: this diff cannot vouch for them."""
-        return [c.stack for c in self._checks() if c.error]
+        return [c.stack for c in self.stack_checks() if c.error]
 
 
 def base_label(base: Path) -> str:
@@ -255,7 +256,7 @@ def _headline(diff: Diff) -> str:
         headline = "This release **broadens permissions**: read the changes below."
     else:
         headline = "This release adds no IAM permission, no grant and no trust relationship."
-    checks = diff._checks()
+    checks = diff.stack_checks()
     if not checks:
         headline += (
             " The CLI's `cdk diff --security-only` had nothing to compare: every template is "
