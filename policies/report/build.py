@@ -123,18 +123,17 @@ OUTSIDE = "Who outside this account can do what"
 
 
 def outside_section(unit: Unit) -> Section:
-    """Every grant of a resource-based policy to another account or to anyone: read first."""
+    """Every grant of a resource-based or trust policy to another account or anyone: read first."""
     rows = [
         [g.who, f"`{g.principal}`", g.actions, f"`{g.resource}`"]
         for stack in unit.stacks
-        for policy in summaries.resource_policies(stack)
-        for g in policy.outside
+        for g in summaries.outside_access(stack)
     ]
     return Section(OUTSIDE, anchor="outside").add(
         Table(
             ["Account", "Principal", "Actions", "Policy"],
             rows,
-            "No resource policy lets in another account or anyone.",
+            "No resource or trust policy lets in another account or anyone.",
         )
     )
 

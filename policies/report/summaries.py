@@ -7,12 +7,19 @@ resolved: a reviewer needs to see which resource a grant names, not a made-up AR
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloud_assembly.templates import StackTemplate as Stack
 from policies.rules._iam import resource_statements
-from policies.rules._principals import LAMBDA_PERMISSION, RESOURCE_POLICY_TYPES, outside_grants
+from policies.rules._principals import (
+    LAMBDA_PERMISSION,
+    RESOURCE_POLICY_TYPES,
+    Grant,
+    outside_grants,
+    trust_grants,
+)
 from policies.rules.base import Resource, StackContext, as_list, referenced_ids
 from policies.rules.customer_managed_key import KEY_PROPERTIES, is_customer_managed, values_at
 
@@ -64,6 +71,7 @@ class RoleSummary:
     trusted: list[str] = field(default_factory=list)
     permissions: set[Permission] = field(default_factory=set)
     managed_policies: list[str] = field(default_factory=list)
+    trust: set[PolicyGrant] = field(default_factory=set)  # its trust policy, per principal
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
@@ -117,6 +125,7 @@ def roles(stack: Stack) -> list[RoleSummary]:
         summary = RoleSummary(path=short_path(stack, logical_id))
         for statement in _statements(properties.get("AssumeRolePolicyDocument")):
             summary.trusted.extend(_principals(statement, stack))
+            summary.trust |= _statement_grants(statement, stack)
         for inline in as_list(properties.get("Policies")):
             for statement in _statements(inline.get("PolicyDocument")):
                 summary.permissions |= _permissions(statement, stack)
@@ -143,6 +152,12 @@ class OutsideGrant:
     who: str
     principal: str
     actions: str
+    condition: str = ""
+
+    @classmethod
+    def of(cls, path: str, grant: Grant) -> OutsideGrant:
+        actions = ", ".join(sorted(grant.actions))
+        return cls(path, grant.who, grant.principal, actions, grant.condition)
 
 
 @dataclass(frozen=True, order=True)
@@ -172,18 +187,18 @@ def _policy_grants(resource: Resource, stack: Stack) -> set[PolicyGrant]:
         condition = json.dumps(scope, sort_keys=True, default=str) if scope else ""
         principal = render(props.get("Principal", ""), stack)
         return {PolicyGrant(principal, "Allow", str(props.get("Action", "")), condition)}
-    grants = set()
-    for statement in resource_statements(resource):
-        conditions = statement.get("Condition")
-        rendered = json.dumps(conditions, sort_keys=True) if conditions else ""
-        for principal in _principals({"Principal": statement.get("Principal", {})}, stack):
-            for action in as_list(statement.get("Action")):
-                grants.add(
-                    PolicyGrant(
-                        principal, str(statement.get("Effect", "Allow")), str(action), rendered
-                    )
-                )
-    return grants
+    return {g for s in resource_statements(resource) for g in _statement_grants(s, stack)}
+
+
+def _statement_grants(statement: Mapping[str, Any], stack: Stack) -> set[PolicyGrant]:
+    conditions = statement.get("Condition")
+    rendered = json.dumps(conditions, sort_keys=True) if conditions else ""
+    effect = str(statement.get("Effect", "Allow"))
+    return {
+        PolicyGrant(principal, effect, str(action), rendered)
+        for principal in _principals({"Principal": statement.get("Principal", {})}, stack)
+        for action in as_list(statement.get("Action"))
+    }
 
 
 def resource_policies(stack: Stack) -> list[ResourcePolicySummary]:
@@ -195,16 +210,28 @@ def resource_policies(stack: Stack) -> list[ResourcePolicySummary]:
             continue
         resource = Resource.from_template(context, logical_id)
         path = short_path(stack, logical_id)
-        outside = sorted(
-            {
-                OutsideGrant(path, g.who, g.principal, ", ".join(sorted(g.actions)))
-                for g in outside_grants(resource)
-            }
-        )
+        outside = sorted({OutsideGrant.of(path, g) for g in outside_grants(resource)})
         found.append(
             ResourcePolicySummary(path, resource.type, outside, _policy_grants(resource, stack))
         )
     return sorted(found, key=lambda r: r.path)
+
+
+def trusts(stack: Stack) -> list[OutsideGrant]:
+    """Roles that principals of other accounts (or anyone) may assume: their trust policies."""
+    context = StackContext(path=stack.path, template=stack.body, account=stack.account)
+    return sorted(
+        OutsideGrant.of(f"{short_path(stack, logical_id)} (trust)", grant)
+        for logical_id, body in stack.body.get("Resources", {}).items()
+        if body.get("Type") == "AWS::IAM::Role"
+        for grant in set(trust_grants(Resource.from_template(context, logical_id)))
+    )
+
+
+def outside_access(stack: Stack) -> list[OutsideGrant]:
+    """Who outside this account can do what: resource-based policies, then role trust policies."""
+    policies = [g for policy in resource_policies(stack) for g in policy.outside]
+    return policies + trusts(stack)
 
 
 # What AWS does when a store names no key of its own.

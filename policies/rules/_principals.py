@@ -1,12 +1,13 @@
-"""Who a resource-based policy lets in from outside its own account: accounts, or anyone ('*').
+"""Who a resource-based or trust policy lets in from outside its own account: accounts, or '*'.
 
-Shared by Platform-CrossAccountResourcePolicy and the report's resource-policy summary.
+Shared by Platform-CrossAccountResourcePolicy and the report's outside-access view and diff.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ from policies.rules.base import Resource, as_list
 ANYONE = "*"
 OWN = "{own}"
 _ACCOUNT = re.compile(r"^\d{12}$")
-# Resource-based policies, a role's trust policy excluded (the IAM summary covers trust).
+# Resource-based policies, a role's trust policy excluded (rules leave trust to the IAM summary;
+# trust_grants below reads it for the report's outside-access view).
 RESOURCE_POLICY_TYPES = frozenset(RESOURCE_POLICY_PROPERTIES) - {"AWS::IAM::Role"}
 LAMBDA_PERMISSION = "AWS::Lambda::Permission"
 # Condition keys that tie an open principal to a caller, organisation or network.
@@ -45,6 +47,7 @@ class Grant:
     principal: str  # as written, intrinsics rendered: arn:<AWS::Partition>:iam::1234...:role/x
     actions: tuple[str, ...]
     resource: str  # the construct path of the policy's resource
+    condition: str = ""  # the statement's Condition block as JSON, if it has one
 
 
 def _render(value: Any) -> str:
@@ -120,6 +123,17 @@ def outside_grants(resource: Resource) -> Iterator[Grant]:
         statements.append(
             {"Principal": {"AWS": resource.properties["Principal"]}, "Action": "events:PutEvents"}
         )
+    yield from _grants(resource, statements)
+
+
+def trust_grants(resource: Resource) -> Iterator[Grant]:
+    """Who outside the account a role's trust policy lets assume it (not a rule's business: the
+    report's outside-access view and the diff read it; services and federations are left out)."""
+    if resource.type == "AWS::IAM::Role":
+        yield from _grants(resource, resource_statements(resource))
+
+
+def _grants(resource: Resource, statements: Iterable[Mapping[str, Any]]) -> Iterator[Grant]:
     for statement in statements:
         if not allows(statement):
             continue
@@ -127,4 +141,11 @@ def outside_grants(resource: Resource) -> Iterator[Grant]:
             who = account_of(principal, resource.stack.account)
             if who is None or (who == ANYONE and _restricted(statement)):
                 continue
-            yield Grant(who, _render(principal), tuple(actions(statement)), resource.path)
+            condition = statement.get("Condition")
+            yield Grant(
+                who,
+                _render(principal),
+                tuple(actions(statement)),
+                resource.path,
+                json.dumps(condition, sort_keys=True) if condition else "",
+            )
