@@ -28,7 +28,7 @@ from config.deployment import DeploymentConfig, Environment
 from pipeline import approvals, artifacts, broadening, build_cache
 from pipeline.names import RELEASED_OBJECT, REVIEW_PREFIX
 from pipeline.toolchain import CODEBUILD_RUNTIMES, ToolchainVersions
-from stages import outputs as stage_outputs
+from pipeline.verify import outputs as verify_outputs
 from stages.messaging_stage import MessagingStage
 
 BUILD_COMMANDS = ["make test", "make synth", "make review"]
@@ -43,14 +43,6 @@ VERIFY_COMMANDS = {
     "smoke": ["make verify SUITE=smoke"],
     "acceptance": ["make verify SUITE=acceptance", "make verify SUITE=load"],
 }
-# Stage outputs the verification driver reads (as CFN_<name> environment variables).
-VERIFY_OUTPUTS = (
-    stage_outputs.API_URL,
-    stage_outputs.AUDIT_TABLE,
-    stage_outputs.MESSAGES_TABLE,
-    stage_outputs.VERIFICATION_ROLE_ARN,
-)
-VERIFY_PROVIDER_OUTPUTS = (stage_outputs.SECRET_NAME, stage_outputs.DEAD_LETTER_QUEUE_URL)
 
 
 def merge_specs(*specs: dict[str, Any]) -> dict[str, Any]:
@@ -265,10 +257,6 @@ class PipelineStack(cdk.Stack):
         level = env.settings.delivery.verification
         if level == "none":
             return None
-        outputs = stage.messaging.outputs
-        wanted = [*VERIFY_OUTPUTS]
-        for name in stage.messaging.inbound.providers:
-            wanted += [stage_outputs.provider_output(name, s) for s in VERIFY_PROVIDER_OUTPUTS]
         delivery = env.settings.delivery
         commands = list(VERIFY_COMMANDS[level])
         if env.requires_approval:
@@ -292,8 +280,13 @@ class PipelineStack(cdk.Stack):
                 "REVIEW_BUCKET": self._artifact_bucket_name(),
                 "REVIEW_PREFIX": REVIEW_PREFIX,
                 "EXECUTION_ID": EXECUTION_ID,
+                # The driver reads the Stage's outputs from its stack as the verification role:
+                # passed as pipeline variables, 4 providers' outputs already exceeded the
+                # 1,000 characters CodePipeline allows an action configuration value.
+                verify_outputs.STACK: stage.messaging.stack_name,
+                verify_outputs.REGION: stage.messaging.region,
+                verify_outputs.ROLE: stage.messaging.verification.role.role_arn,
             },
-            env_from_cfn_outputs={f"CFN_{key}": outputs[key] for key in wanted},
             role_policy_statements=[
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],

@@ -1,5 +1,5 @@
 """The output-name contract of a Stage: the Messaging stack writes these CloudFormation outputs;
-the pipeline (env_from_cfn_outputs), the verification driver and the rehearsal read them.
+the verification driver (from the deployed stack) and the rehearsal read them.
 
 Pure Python, so readers that never synthesize (verify, rehearsal) import it without CDK.
 """

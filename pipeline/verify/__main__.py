@@ -1,9 +1,9 @@
 """`python -m pipeline.verify smoke|acceptance|load`: verify a deployed Stage from its outputs.
 
-Reads the Stage's outputs from `CFN_*` environment variables, assumes the Stage's read-only
-verification role when `CFN_VerificationRoleArn` is set, sends signed webhooks to the API and
-waits (bounded) until each is recorded. Exit 0 when every message is accounted for, 1 when not,
-2 on bad input or missing credentials or permissions.
+Assumes the Stage's read-only verification role (`VERIFICATION_ROLE_ARN`), reads the Stage's
+outputs from its stack (`STAGE_STACK` in `STAGE_REGION`; `CFN_<Key>` variables override), sends
+signed webhooks to the API and waits (bounded) until each is recorded. Exit 0 when every
+message is accounted for, 1 when not, 2 on bad input or missing credentials or permissions.
 """
 
 from __future__ import annotations
@@ -16,17 +16,25 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from pipeline.verify.outputs import PREFIX, StageOutputs, VerifyError
+from pipeline.verify.outputs import (
+    PREFIX,
+    REGION,
+    ROLE,
+    STACK,
+    StageOutputs,
+    VerifyError,
+    stack_outputs,
+)
 from pipeline.verify.suites import SUITES, Settings, run
 from stages import outputs as names
 
 
-def session_for(stage: StageOutputs) -> boto3.Session:
-    session = boto3.Session()
-    if not stage.verification_role_arn:
+def session_for(role_arn: str, region: str | None = None) -> boto3.Session:
+    session = boto3.Session(region_name=region)
+    if not role_arn:
         return session
     credentials = session.client("sts").assume_role(
-        RoleArn=stage.verification_role_arn,
+        RoleArn=role_arn,
         RoleSessionName="pipeline-verify",
         DurationSeconds=3600,
     )["Credentials"]
@@ -34,7 +42,21 @@ def session_for(stage: StageOutputs) -> boto3.Session:
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
+        region_name=session.region_name,
     )
+
+
+def stage_from(environ: dict[str, str]) -> tuple[StageOutputs, boto3.Session]:
+    """The Stage's outputs and a session as its verification role, in the Stage's region."""
+    overrides = {k.removeprefix(PREFIX): v for k, v in environ.items() if k.startswith(PREFIX)}
+    role = environ.get(ROLE) or overrides.get(names.VERIFICATION_ROLE_ARN, "")
+    stack = environ.get(STACK)
+    if not stack:
+        stage = StageOutputs.from_mapping(overrides, prefix=PREFIX)
+        return stage, session_for(role, environ.get(REGION) or None)
+    session = session_for(role, environ.get(REGION) or None)
+    outputs = stack_outputs(session.client("cloudformation"), stack)
+    return StageOutputs.from_mapping({**outputs, **overrides}), session
 
 
 def _number(name: str, default: float) -> float:
@@ -49,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.verify",
         description=__doc__.split("\n")[0],
-        epilog=f"Environment: {PREFIX}{names.API_URL}, {PREFIX}{names.AUDIT_TABLE}, "
+        epilog=f"Environment: {STACK}, {REGION}, {ROLE} (the pipeline sets them), or "
+        f"{PREFIX}{names.API_URL}, {PREFIX}{names.AUDIT_TABLE}, "
         f"{PREFIX}<Provider>{names.SECRET_NAME}, {PREFIX}<Provider>{names.DEAD_LETTER_QUEUE_URL}, "
         f"{PREFIX}{names.VERIFICATION_ROLE_ARN} (optional); "
         "VERIFY_TIMEOUT_SECONDS, LOAD_MESSAGES, LOAD_RATE set the defaults below.",
@@ -60,13 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="load: webhooks per second")
     args = parser.parse_args(argv)
     try:
-        stage = StageOutputs.from_environment()
+        stage, session = stage_from(dict(os.environ))
         settings = Settings(
             timeout=args.timeout or _number("VERIFY_TIMEOUT_SECONDS", 300),
             load_messages=args.count or int(_number("LOAD_MESSAGES", 300)),
             load_rate=args.rate or _number("LOAD_RATE", 20),
         )
-        session = session_for(stage)
 
         def clients(name: str) -> Any:
             return session.client(name)

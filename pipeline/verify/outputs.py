@@ -1,5 +1,5 @@
-"""The deployed Stage as its CloudFormation outputs describe it (the pipeline passes each output
-`Key` as the environment variable `CFN_<Key>`)."""
+"""The deployed Stage as its CloudFormation outputs describe it: read from the stack itself
+(`STAGE_STACK`, with the verification role), or from `CFN_<Key>` environment variables."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from typing import Any
 from stages import outputs as names
 
 PREFIX = "CFN_"
+# What the pipeline's Verify step sets. CodePipeline caps each action configuration value at
+# 1,000 characters, so the Stage's outputs are not passed as variables: the driver reads them.
+STACK = "STAGE_STACK"
+REGION = "STAGE_REGION"
+ROLE = "VERIFICATION_ROLE_ARN"
 REQUIRED = (names.API_URL, names.AUDIT_TABLE)
 
 
@@ -64,6 +69,12 @@ class StageOutputs:
         environ = os.environ if environ is None else environ
         outputs = {k.removeprefix(PREFIX): v for k, v in environ.items() if k.startswith(PREFIX)}
         return cls.from_mapping(outputs, prefix=PREFIX)
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The outputs of one deployed stack, by key."""
+    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 def read_secrets(secretsmanager: Any, stage: StageOutputs) -> dict[str, dict[str, str]]:

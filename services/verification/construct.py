@@ -1,15 +1,16 @@
 """The role post-deploy tests assume from the toolchain account: read what proves delivery.
 
-Traffic goes through the public webhook API, so the role sends nothing: it reads the provider
-signing secrets (to sign test webhooks), the audit and messages tables (to see the outcome) and
-the dead-letter queues' depth. Only the pipeline's roles in the toolchain account may assume it.
+Traffic goes through the public webhook API, so the role sends nothing: it reads its stack's
+outputs, the provider signing secrets (to sign test webhooks), the audit and messages tables
+(to see the outcome) and the dead-letter queues' depth. Only the pipeline's Verify step role
+for this Stage may assume it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Duration, PhysicalName, Stack
+from aws_cdk import Aws, Duration, PhysicalName, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -55,6 +56,14 @@ class VerificationAccess(Construct):
                 sid="ReadOutcome",
                 actions=["dynamodb:GetItem", "dynamodb:Query"],
                 resources=[t.table_arn for t in tables],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                # The driver reads the Stage's outputs from its own stack, and no other.
+                sid="StageOutputs",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[Aws.STACK_ID],
             )
         )
         self.role.add_to_policy(

@@ -13,6 +13,7 @@ import pytest
 from config.loading import load_config
 from pipeline.pipeline_stack import BUILD_COMMANDS, REPORTS, VERIFY_COMMANDS, PipelineStack
 from pipeline.toolchain import read_versions
+from pipeline.verify import outputs as verify_outputs
 from tests.support.synth import ROOT, Synth, cdk_json_context
 
 
@@ -86,9 +87,18 @@ def test_every_stage_is_verified_after_it_deploys_from_its_outputs(
         (deploy,) = [a for a in acts if a["Name"] == "Messaging.Deploy"]
         (verify,) = [a for a in acts if a["Name"] == f"Verify{env.stage_id}"]
         assert verify["RunOrder"] > deploy["RunOrder"]
-        variables = env_vars(verify)
-        for output in ("ApiUrl", "AuditTable", "VerificationRoleArn", "TwilioSecretName"):
-            assert re.fullmatch(r"#\{\w+\." + output + r"\}", variables[f"CFN_{output}"])
+        project = toolchain["Resources"][project_of(verify)]["Properties"]
+        variables = {
+            **{v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]},
+            **env_vars(verify),
+        }
+        # The driver reads the outputs from the Stage's stack as its verification role.
+        stack = synth.stage_stacks(env.name)[0]
+        assert variables[verify_outputs.STACK] == stack.stack_name
+        assert variables[verify_outputs.REGION] == env.region
+        role = variables[verify_outputs.ROLE]
+        assert role.startswith(f"arn:aws:iam::{env.account}:role/"), role
+        assert not [name for name in variables if name.startswith(verify_outputs.PREFIX)]
         commands = buildspec(toolchain, project_of(verify))["phases"]["build"]["commands"]
         level = env.settings.delivery.verification
         assert commands[: len(VERIFY_COMMANDS[level])] == VERIFY_COMMANDS[level]
@@ -221,12 +231,19 @@ def test_verification_role_reads_only_and_trusts_only_its_verify_step(
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert granted == {
+        "cloudformation:DescribeStacks",
         "dynamodb:GetItem",
         "dynamodb:Query",
         "sqs:GetQueueAttributes",
         "secretsmanager:GetSecretValue",
         "kms:Decrypt",
     }
+    (describe,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "cloudformation:DescribeStacks"
+    ]
+    assert describe["Resource"] == {"Ref": "AWS::StackId"}  # its own stack's outputs only
 
 
 def test_prod_can_be_a_wave_of_regions_behind_one_approval() -> None:
@@ -277,3 +294,38 @@ def test_pipeline_artifacts_expire(toolchain: dict[str, Any], synth: Synth) -> N
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == synth.config.artifact_retention_days
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+
+
+# "Quotas in AWS CodePipeline" (CodePipeline user guide): an action configuration value holds
+# at most 1,000 characters; passing stack outputs as variables hits it (aws/aws-cdk#17067).
+ACTION_CONFIGURATION_VALUE_LIMIT = 1_000
+# A Ref or attribute resolved at deploy time: counted at the longest name CloudFormation gives.
+UNRESOLVED = 128
+
+
+def _resolved_length(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return len(separator) * max(len(parts) - 1, 0) + sum(_resolved_length(p) for p in parts)
+    if isinstance(value, dict) and ("Ref" in value or "Fn::GetAtt" in value):
+        return UNRESOLVED
+    return len(json.dumps(value))
+
+
+def test_every_action_configuration_value_fits_codepipelines_quota(
+    stages: dict[str, list[dict[str, Any]]],
+) -> None:
+    lengths = {
+        f"{stage}/{action['Name']}/{key}": _resolved_length(value)
+        for stage, actions in stages.items()
+        for action in actions
+        for key, value in action.get("Configuration", {}).items()
+    }
+    assert any("Verify" in k and "EnvironmentVariables" in k for k in lengths)
+    assert {k: n for k, n in lengths.items() if n > ACTION_CONFIGURATION_VALUE_LIMIT} == {}
+    # With four providers the Stage outputs alone took about 1,450 characters; what remains
+    # must not grow with the providers.
+    verify = [n for k, n in lengths.items() if "/Verify" in k and k.endswith("Variables")]
+    assert max(verify) < ACTION_CONFIGURATION_VALUE_LIMIT / 2

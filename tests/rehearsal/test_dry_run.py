@@ -92,8 +92,9 @@ def test_steps_come_in_pipeline_order_with_their_commands_env_and_role(
     assert prod.commands[-1] == "make released"
     assert prod.env["EXECUTION_ID"] == EXECUTION
     assert prod.env["REVIEW_BUCKET"] == build.env["REVIEW_BUCKET"]
-    assert all(name.startswith("CFN_") for name in prod.stage_outputs)
-    assert prod.stage_outputs
+    # The Stage's outputs are read from its stack, not passed as other actions' variables.
+    assert prod.env["STAGE_STACK"].endswith("-Messaging")
+    assert prod.stage_outputs == ()
     # The artifact bucket's Ref and the role policies' ARNs resolve to the same bucket.
     assert any(build.env["REVIEW_BUCKET"] in str(doc) for doc in prod.policies.values())
     assert not pipeline_steps["SelfMutate"].runs_makefile

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 
 from pipeline.verify.__main__ import main
@@ -118,3 +119,56 @@ def test_cli_without_credentials_says_so(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     assert main(["smoke"]) == 2
     assert "no AWS credentials" in capsys.readouterr().err
+
+
+def test_outputs_are_read_from_the_stage_stack_as_the_verification_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pipeline sets STAGE_STACK, STAGE_REGION and VERIFICATION_ROLE_ARN; the driver
+    assumes the role in the Stage's region, then reads that stack's outputs (CFN_* override)."""
+    from botocore.stub import Stubber
+
+    import pipeline.verify.__main__ as driver
+
+    calls: list[tuple[str, str | None]] = []
+
+    def session_for(role_arn: str, region: str | None = None) -> boto3.Session:
+        calls.append((role_arn, region))
+        return boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=region)
+
+    cloudformation = boto3.client(
+        "cloudformation", region_name="eu-west-2", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    stub = Stubber(cloudformation)
+    outputs = {k.removeprefix("CFN_"): v for k, v in OUTPUTS.items()}
+    stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "Dev-Messaging",
+                    "CreationTime": "2026-11-27T00:00:00Z",
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                }
+            ]
+        },
+        {"StackName": "Dev-Messaging"},
+    )
+    monkeypatch.setattr(driver, "session_for", session_for)
+    monkeypatch.setattr(boto3.Session, "client", lambda self, name, **kw: cloudformation)
+    role = "arn:aws:iam::222222222222:role/Dev-Verification"
+    with stub:
+        stage, session = driver.stage_from(
+            {
+                "STAGE_STACK": "Dev-Messaging",
+                "STAGE_REGION": "eu-west-2",
+                "VERIFICATION_ROLE_ARN": role,
+                "CFN_AuditTable": "override",
+            }
+        )
+    assert calls == [(role, "eu-west-2")]
+    assert session.region_name == "eu-west-2"
+    assert stage.api_url == OUTPUTS["CFN_ApiUrl"]
+    assert stage.audit_table == "override"
+    assert set(stage.providers) == {"twilio"}
