@@ -43,15 +43,20 @@ def main() -> int:
     os.environ["PATH"] = f"{env_path}{os.pathsep}{os.environ['PATH']}"
     floor_cmd = [*CDK, "--app", f"{sys.executable} bench/floor_app.py"]
     full, floor = [], []
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         timed(CDK, out / "warmup")  # first run pays for cold file caches
         for _ in range(args.runs):
             floor.append(timed(floor_cmd, out / "floor"))
             full.append(timed(CDK, out / "full"))
+            loads.append(os.getloadavg()[0])
     m_full, m_floor = statistics.median(full), statistics.median(floor)
     ratio = m_full / m_floor
-    print(f"cdk synth, {args.runs} runs each (median / min / max, seconds)")
+    print(
+        f"cdk synth, {args.runs} runs each (median / min / max, seconds); "
+        f"1-minute load average {min(loads):.1f}..{max(loads):.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"  floor (one empty stack): {m_floor:6.2f} / {min(floor):6.2f} / {max(floor):6.2f}")
     print(f"  full app:                {m_full:6.2f} / {min(full):6.2f} / {max(full):6.2f}")
     verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.deployment import ConfigError, DeploymentConfig
+from config.deployment import ConfigError, DeploymentConfig, Environment
 
 CONTEXT_KEY = "deployment"
 OVERRIDE_PREFIX = CONTEXT_KEY + "."
@@ -102,3 +102,18 @@ def load_config(context: Mapping[str, Any]) -> DeploymentConfig:
             shown = "(missing)" if err["type"] == "missing" else repr(value)
             problems.append(f"{where}: {shown} {message}")
         raise ConfigError(problems) from None
+
+
+STAGE_CONTEXT_KEY = "stage"
+
+
+def selected_stage(config: DeploymentConfig, context: Mapping[str, Any]) -> Environment | None:
+    """The environment named by `-c stage=<name>` (`make synth STAGE=dev`), or None for all."""
+    name = context.get(STAGE_CONTEXT_KEY)
+    if name is None or name == "":
+        return None
+    for env in config.environments:
+        if env.name == name:
+            return env
+    names = ", ".join(env.name for env in config.environments)
+    raise ConfigError([f"{STAGE_CONTEXT_KEY}: unknown environment {name!r} (configured: {names})"])

@@ -79,6 +79,18 @@ class _ArtifactBucketName:
         return self._stack.pipeline.pipeline.artifact_bucket.bucket_name
 
 
+def verifier_role_name(pipeline_stack_name: str, stage_id: str) -> str:
+    """The role the Stage's post-deploy verification step runs as (Pipeline-Verify<Stage>)."""
+    return f"{pipeline_stack_name}-Verify{stage_id}"
+
+
+def verifier_role_arn(partition: str, account: str, pipeline_stack_name: str, stage_id: str) -> str:
+    """Its ARN in the toolchain account: the Stage's VerificationRole trusts exactly this one."""
+    return (
+        f"arn:{partition}:iam::{account}:role/{verifier_role_name(pipeline_stack_name, stage_id)}"
+    )
+
+
 class PipelineStack(cdk.Stack):
     """Hosts `pipeline` (CDK Pipelines), `stages`, the approval and notification topics and the
     `approver_role` that alone is meant to answer approvals."""
@@ -247,11 +259,12 @@ class PipelineStack(cdk.Stack):
 
     def _verifier_role_name(self, stage_id: str) -> str:
         """Named up front: the Stage's verification role trusts exactly this role's ARN."""
-        return f"{self.stack_name}-Verify{stage_id}"
+        return verifier_role_name(self.stack_name, stage_id)
 
     def _verifier_role_arn(self, stage_id: str) -> str:
-        name = self._verifier_role_name(stage_id)
-        return f"arn:{self.partition}:iam::{self.config.toolchain.account}:role/{name}"
+        return verifier_role_arn(
+            self.partition, self.config.toolchain.account, self.stack_name, stage_id
+        )
 
     def _verification(self, env: Environment, stage: MessagingStage) -> pipelines.Step | None:
         level = env.settings.delivery.verification

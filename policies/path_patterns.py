@@ -59,24 +59,36 @@ def problem(pattern: str) -> str | None:
 @cache
 def regex(pattern: str) -> re.Pattern[str]:
     """The compiled pattern: wildcards stay inside a segment, {name} captures one segment."""
-    out = []
-    for segment in pattern.split("/"):
-        found = PLACEHOLDER.match(segment)
-        if found:
-            out.append(f"(?P<{found[1]}>[^/]+)")
-            continue
-        parts = []
-        for part in _WILDCARD.split(segment):
-            if part == "*":
-                parts.append("[^/]*")
-            elif part == "?":
-                parts.append("[^/]")
-            elif _WILDCARD.fullmatch(part):
-                body = part[1:-1]
-                negate = body.startswith("!")
-                body = re.escape(body[1:] if negate else body).replace(r"\-", "-")
-                parts.append(f"[^/{body}]" if negate else f"[{body}]")
-            else:
-                parts.append(re.escape(part))
-        out.append("".join(parts))
-    return re.compile("/".join(out))
+    return re.compile("/".join(_segment(segment) for segment in pattern.split("/")))
+
+
+def literal(segment: str) -> bool:
+    """True for a segment that names one construct id (no placeholder, no wildcard)."""
+    return not PLACEHOLDER.match(segment) and not _WILDCARD.search(segment)
+
+
+@cache
+def segments(pattern: str) -> tuple[re.Pattern[str], ...]:
+    """One compiled regex per segment: a path matches `regex(pattern)` exactly when each of its
+    '/'-separated segments matches these in turn (no part of a pattern matches a '/')."""
+    return tuple(re.compile(_segment(segment)) for segment in pattern.split("/"))
+
+
+def _segment(segment: str) -> str:
+    found = PLACEHOLDER.match(segment)
+    if found:
+        return f"(?P<{found[1]}>[^/]+)"
+    parts = []
+    for part in _WILDCARD.split(segment):
+        if part == "*":
+            parts.append("[^/]*")
+        elif part == "?":
+            parts.append("[^/]")
+        elif _WILDCARD.fullmatch(part):
+            body = part[1:-1]
+            negate = body.startswith("!")
+            body = re.escape(body[1:] if negate else body).replace(r"\-", "-")
+            parts.append(f"[^/{body}]" if negate else f"[{body}]")
+        else:
+            parts.append(re.escape(part))
+    return "".join(parts)

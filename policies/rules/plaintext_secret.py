@@ -56,12 +56,29 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 def secret_types(path: str, value: str) -> set[str]:
     """The detect-secrets types that flag `value`, found at property path `path`."""
-    tokens, entropy = _detectors()
-    found = {p.secret_type for p in tokens if p.analyze_line(filename="template", line=value)}
+    found = set(_token_types(value))
     if any(r.match(path) for r in VALUE_PATHS) and not NOT_DATA.match(value):
-        line = f'"{value}"'  # entropy detectors look at quoted strings
-        found |= {p.secret_type for p in entropy if p.analyze_line(filename="template", line=line)}
+        found |= _entropy_types(value)
     return found
+
+
+# A template repeats its literals (names, ARNs, actions, and each Stage repeats the others), and
+# a detector's verdict depends on the string alone: each distinct string is scanned once per run.
+@cache
+def _token_types(value: str) -> frozenset[str]:
+    tokens, _ = _detectors()
+    return frozenset(
+        p.secret_type for p in tokens if p.analyze_line(filename="template", line=value)
+    )
+
+
+@cache
+def _entropy_types(value: str) -> frozenset[str]:
+    _, entropy = _detectors()
+    line = f'"{value}"'  # entropy detectors look at quoted strings
+    return frozenset(
+        p.secret_type for p in entropy if p.analyze_line(filename="template", line=line)
+    )
 
 
 class PlaintextSecret(Rule):

@@ -41,6 +41,11 @@ BUSINESS_NAMESPACE = "MessagingPlatform"
 BUSINESS_METRICS = ("MessagesReceived", "MessagesRejected", "DuplicatesSuppressed")
 
 
+def _ref(construct: object) -> str:
+    """The jsii object id: a construct made in JavaScript gets a new proxy on each access."""
+    return str(construct.__jsii_ref__.ref)  # type: ignore[attr-defined]
+
+
 class Monitoring(Construct):
     """Holds `alarm_topic`, the `facade` (dashboard) and `alarms` added outside the facade."""
 
@@ -80,6 +85,7 @@ class Monitoring(Construct):
             metric_factory_defaults=MetricFactoryDefaults(),
         )
         self.alarms: list[cloudwatch.Alarm] = []
+        self._facade_node = self.facade.node  # one jsii round trip, reused
 
     def _topic(self, key: kms.IKey, settings: MonitoringSettings) -> sns.Topic:
         topic = sns.Topic(
@@ -124,8 +130,9 @@ class Monitoring(Construct):
     def watch_processor(self, name: str, function: lambda_.IFunction) -> list[cloudwatch.IAlarm]:
         """Error and throttle alarms of a processor; returned as its rollout's rollback triggers.
 
-        The segment is built here rather than through `monitor_lambda_function` so its alarms
-        are read from it alone: the facade's list of every alarm costs a jsii round trip each.
+        The alarms are read from the construct tree (the facade's children this segment added,
+        in creation order): `segment.created_alarms()` returns structs that jsii copies field
+        by field, about 50 round trips per alarm.
         """
         s = self.settings
         # These alarms gate a canary or linear traffic shift: one breaching datapoint of the
@@ -135,6 +142,7 @@ class Monitoring(Construct):
             "evaluation_periods": 1,
             "datapoints_to_alarm": 1,
         }
+        before = {_ref(child) for child in self._facade_node.children}
         segment = LambdaFunctionMonitoring(
             self.facade,
             lambda_function=function,
@@ -148,7 +156,14 @@ class Monitoring(Construct):
             },
         )
         self.facade.add_segment(segment)
-        return [created.alarm for created in segment.created_alarms()]
+        alarms: list[cloudwatch.IAlarm] = [
+            child
+            for child in self._facade_node.children
+            if isinstance(child, cloudwatch.Alarm) and _ref(child) not in before
+        ]
+        if len(alarms) != 2:  # the fault count and the throttles alarm
+            raise RuntimeError(f"{name}: expected 2 processor alarms, found {len(alarms)}")
+        return alarms
 
     def watch_api(self, api: apigw.RestApi) -> None:
         s = self.settings

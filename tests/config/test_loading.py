@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from config.deployment import ConfigError
-from config.loading import load_config
+from config.loading import load_config, selected_stage
 from tests.support.synth import ROOT, cdk_json_context
 
 
@@ -191,3 +191,29 @@ def test_non_finite_numbers_are_rejected_in_every_section(raw: dict[str, Any], v
     for line in found:
         assert "finite number" in line
     assert found[0].startswith("environments[0].settings.inbound.route_throttle.rate_limit: ")
+
+
+# --- `make synth STAGE=<name>`: one environment's Stage ---------------------------------------
+
+
+def test_no_stage_selected_means_every_stage(raw: dict[str, Any]) -> None:
+    # cdk.json selects none: `make synth`, CI and the pipeline synthesize every Stage.
+    assert "stage" not in cdk_json_context()
+    config = load_config({"deployment": raw})
+    assert selected_stage(config, {}) is None
+    assert selected_stage(config, {"stage": ""}) is None
+
+
+def test_a_stage_is_selected_by_environment_name(raw: dict[str, Any]) -> None:
+    config = load_config({"deployment": raw})
+    chosen = selected_stage(config, {"stage": "staging"})
+    assert chosen is not None
+    assert chosen.name == "staging"
+
+
+def test_an_unknown_stage_names_the_configured_ones(raw: dict[str, Any]) -> None:
+    config = load_config({"deployment": raw})
+    with pytest.raises(ConfigError) as caught:
+        selected_stage(config, {"stage": "Dev"})  # the name, not the Stage's construct id
+    (line,) = caught.value.problems
+    assert line == "stage: unknown environment 'Dev' (configured: dev, staging, prod)"

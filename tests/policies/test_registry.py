@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 
 from cloud_assembly.templates import templates
-from policies import acknowledgements
+from policies import acknowledgements, path_patterns
 from policies.acknowledgements import Acknowledgement, RegistryError
 from policies.findings import Finding
 from tests.support.synth import Synth
@@ -206,3 +206,30 @@ def test_scanner_paths_may_name_a_resource_of_the_pipeline_stack_but_not_a_stack
         acknowledgement("Checkov::CKV_AWS_21", "Pipeline/Dev").validate(0)
     with pytest.raises(RegistryError, match="only wildcards"):
         acknowledgement("Checkov::CKV_AWS_21", "Pipeline/Dev/*").validate(0)
+
+
+def test_the_pattern_guided_walk_finds_what_matching_every_path_finds() -> None:
+    # apply() reads only the subtrees the patterns can match (jsii round trips cost); it must
+    # find exactly the constructs whose full path matches, as reading every path would.
+    app = cdk.App()
+    for stage_id in ("Dev", "Prod"):
+        stack = cdk.Stack(cdk.Stage(app, stage_id), "Messaging")
+        for name in ("Orders", "OrdersDeadLetter", "Audit", "a-b"):
+            queue = cdk.Resource(stack, name)
+            cdk.CfnResource(queue, "Resource", type="AWS::SQS::Queue")
+            cdk.CfnResource(cdk.Resource(queue, "Policy"), "Resource", type="AWS::SQS::QueuePolicy")
+    patterns = [
+        "{stage}/Messaging/Orders*/Resource",
+        "Dev/Messaging/{queue}/Policy/Resource",
+        "Prod/Messaging/[A-Z]udit/Resource",
+        "Prod/Messaging/[!A-Z]-b/Policy/Resource",
+        "Dev/Messaging/Orders/Resource",  # also matched by the first: found once
+        "Staging/Messaging/Orders/Resource",  # no such Stage
+        "Dev/Messaging/Orders/Resource/Nothing",  # deeper than the tree
+    ]
+    every = {c.node.path for c in app.node.find_all()}
+    wanted = {p for p in every if any(path_patterns.regex(q).fullmatch(p) for q in patterns)}
+    found = [(path, c.node.path) for path, c in acknowledgements._candidates(app, patterns)]
+    assert all(path == real for path, real in found)
+    assert sorted(path for path, _ in found) == sorted(wanted)
+    assert len(wanted) == 4 + 4 + 1 + 1  # Orders* in both Stages, Dev's policies, Audit, a-b
