@@ -53,6 +53,8 @@ def _ids(path: Path) -> tuple[tuple[int, re.Pattern[str]], ...]:
     found = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         for match in _ID.finditer(line):
+            if line[: match.start()].rstrip().endswith("find_child"):
+                continue  # a lookup of an existing child (node.find_child("Id")), not a creation
             is_f, text = match.groups()
             if not is_f:
                 found.append((number, re.compile(re.escape(text))))

@@ -1,4 +1,5 @@
-"""Runs cfn-lint, checkov and parliament on a cloud assembly in parallel, and judges the results.
+"""Runs cfn-lint, checkov, parliament and detect-secrets (on the assets) on a cloud assembly in
+parallel, and judges the results.
 
 Findings are matched against the acknowledgements registry and written to
 `<outdir>/scanners/results.json` for the reviewer's report.
@@ -19,6 +20,7 @@ from cloud_assembly.templates import templates
 from policies import acknowledgements
 from policies.acknowledgements import Acknowledgement
 from policies.findings import REGISTRY_NAMESPACES, Finding
+from policies.scanners.asset_secrets import asset_secrets
 from policies.scanners.cfn_lint import cfn_lint
 from policies.scanners.checkov import checkov
 from policies.scanners.parliament import parliament
@@ -32,6 +34,7 @@ TOOLS: dict[Tool, Callable[[Scan], ToolRun]] = {
     "cfn-lint": cfn_lint,
     "checkov": checkov,
     "parliament": parliament,
+    "detect-secrets": asset_secrets,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from cloud_assembly.templates import StackTemplate
 from policies.findings import Finding
 
-Tool = Literal["cfn-lint", "checkov", "parliament"]
+Tool = Literal["cfn-lint", "checkov", "parliament", "detect-secrets"]
 TIMEOUT_SECONDS = 600
 
 

@@ -88,7 +88,7 @@ def test_iam_summary_shows_who_assumes_each_role_and_what_it_may_do(reports: Pat
         processor,
     )
     # ... and what differs by provider keeps the name placeholder, lower-case where it was.
-    assert "`<Inbound/MediaBucket>.Arn/media/{name}/*`" in processor
+    assert "`arn:${AWS::Partition}:s3:::<Inbound/MediaBucket>/media/{name}/*`" in processor
     assert "### Role Inbound/Twilio/ProcessorRole" not in dev
 
 
