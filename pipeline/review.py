@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import mimetypes
 import os
 import posixpath
@@ -123,6 +124,14 @@ def publish(s3: Any, bucket: str, prefix: str, execution: str, cdk_out: Path, re
     return destination
 
 
+def _incomplete(reports: Path) -> list[str]:
+    """The stacks whose CLI security diff failed (none without a base release)."""
+    diff = reports / "diff.json"
+    if not diff.is_file():
+        return []
+    return [str(stack) for stack in json.loads(diff.read_text()).get("incomplete", [])]
+
+
 def release(s3: Any, bucket: str, prefix: str, execution: str) -> None:
     s3.copy_object(
         Bucket=bucket,
@@ -148,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "publish":
             where = publish(s3, bucket, prefix, execution, args.cdk_out, args.results)
             print(f"review: s3://{bucket}/{where}/index.html")
+            incomplete = _incomplete(args.cdk_out / "reports")
+            if incomplete:  # published, so the reviewer sees it; but nothing ships unreviewed
+                print(
+                    "review: cdk diff --security-only failed for "
+                    f"{', '.join(incomplete)}: the security diff is incomplete",
+                    file=sys.stderr,
+                )
+                return 1
         else:
             release(s3, bucket, prefix, execution)
             print(f"review: execution {execution} is the base of the next release's diff")
