@@ -35,8 +35,8 @@ timed = printf '%-66s' '$(1)'; t0=$${EPOCHREALTIME:-$$(date +%s)}; $(2); \
 unpinned = comm -23 <($(UV) pip freeze -q --python $(2) | $(NORMALIZE)) <(grep -v '^\#' $(1) | $(NORMALIZE))
 NORMALIZE  := awk -F== '{ n = tolower($$1); gsub(/[-_.]+/, "-", n) } n !~ /^(pip|setuptools)$$/ { print n "==" $$2 }' | sort -u
 CDK        := cdk --no-version-reporting --no-notices
-# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). Each worker that runs a
-# test needing the App synthesizes it once; loadscope keeps a module (and its fixtures) on one.
+# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). One App synth per run,
+# shared by the workers (tests/conftest.py); loadscope keeps a module (and its fixtures) on one.
 WORKERS    ?= 2
 XDIST      := $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope,-p no:xdist)
 REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))

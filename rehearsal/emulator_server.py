@@ -78,7 +78,7 @@ _import_backend = backends._import_backend
 def _import_backend_patched(module_name: str, backends_name: str) -> Any:
     """moto imports a service's backend with its first request: CloudFormation's is patched
     then, so the floor's emulator (SQS only) does not import it."""
-    found = _import_backend(module_name, backends_name)
+    found: Any = _import_backend(module_name, backends_name)
     if module_name == "cloudformation":
         _patch_cloudformation()
     return found
