@@ -33,7 +33,8 @@ def main() -> int:
         print(done.stdout[-3000:] + done.stderr[-2000:])
     summary = [line for line in done.stdout.splitlines() if " passed" in line or " failed" in line]
     print("make test after install")
-    print(f"  make test:                                {seconds:6.1f} s {summary[-1:] or ''}")
+    result = summary[-1] if summary else "no summary"
+    print(f"  make test:                                {seconds:6.1f} s ({result})")
     print(f"  pytest collecting the suite (for scale):  {collect:6.1f} s")
     ok = done.returncode == 0 and seconds <= TARGET_SECONDS
     verdict = "ok" if ok else ("FAILED" if done.returncode else "OVER TARGET")
