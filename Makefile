@@ -42,8 +42,8 @@ timed = printf '%-66s' '$(1)'; t0=$${EPOCHREALTIME:-$$(date +%s)}; $(2); \
 unpinned = comm -23 <($(UV) pip freeze -q --python $(2) | $(NORMALIZE)) <(grep -v '^\#' $(1) | $(NORMALIZE))
 NORMALIZE  := awk -F== '{ n = tolower($$1); gsub(/[-_.]+/, "-", n) } n !~ /^(pip|setuptools)$$/ { print n "==" $$2 }' | sort -u
 CDK        := cdk --no-version-reporting --no-notices
-# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). Each worker that runs a
-# test needing the App synthesizes it once; loadscope keeps a module (and its fixtures) on one.
+# pytest-xdist workers for make unit/pytest (WORKERS=0: one process). One App synth per run,
+# shared by the workers (tests/conftest.py); loadscope keeps a module (and its fixtures) on one.
 WORKERS    ?= 2
 XDIST      := $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope,-p no:xdist)
 REPORT     := $(BIN)/python -m policies.report cdk.out $(if $(BASE),--base $(BASE))
@@ -165,12 +165,19 @@ test: lint setup scanners ## Everything CI runs: lint, then types, all of pytest
 	@# Side by side: mypy and the security scans are single processes, pytest runs WORKERS of them.
 	@$(MAKE) --no-print-directory -j3 --output-sync=line typecheck pytest security
 
+# Issue 17's table, one benchmark a row (BENCHES=inbound picks some): cold start, synth, rehearsal
+# load, `make test`, fresh-clone install; then the pipeline build estimate (make critical-path).
+BENCHES ?= inbound synth rehearsal_load scale make_test install
+
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
 	@test -d cdk.out/assembly-Pipeline-Dev || $(MAKE) --no-print-directory synth
 	@# Every benchmark runs and prints its figures; the target fails if any missed its target.
-	@status=0; for bench in inbound synth rehearsal_load scale; do \
+	@status=0; for bench in $(BENCHES); do \
 		echo "== bench/$$bench.py"; $(BIN)/python -m bench.$$bench || status=1; \
-	done; exit $$status
+	done; \
+	echo "== make critical-path (pipeline build)"; \
+	$(MAKE) --no-print-directory critical-path || status=1; \
+	exit $$status
 
 rehearse: setup ## Deploy the dev Stage from cdk.out to a local emulator and push traffic (run after make synth)
 	@test -d cdk.out/assembly-Pipeline-Dev || { echo "cdk.out has no dev Stage: run 'make synth' first"; exit 2; }

@@ -5,7 +5,6 @@ rule's own pattern delivers to a capture queue and the rehearsal does the audit 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -111,12 +110,12 @@ def captured_events(
     item = audit_item(target)
     events = [] if events is None else events  # the caller's list shows progress as it grows
     while True:
-        got = sqs.receive_message(QueueUrl=target.capture_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
+        polling = keep_polling()  # long polling while events may still arrive
+        got = sqs.receive_message(
+            QueueUrl=target.capture_url, MaxNumberOfMessages=10, WaitTimeSeconds=int(polling)
+        ).get("Messages", [])
         if not got:
-            if keep_polling():
-                time.sleep(0.05)
+            if polling:
                 continue
             return events
         batch = [json.loads(message["Body"]) for message in got]

@@ -10,13 +10,15 @@ visibility timeout.
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# "Lambda uses long polling" (Lambda developer guide, Using Lambda with Amazon SQS); 1 s here, so
+# a drain told to stop notices within a second.
+LONG_POLL_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,18 @@ def drain(
     by `max_rounds` batches), as a mapping polls while traffic is still arriving."""
     result = DrainResult()
     for _ in range(max_rounds):
+        # Long polling while traffic may still arrive, as the mapping polls: the emulator answers
+        # as soon as a message lands instead of the mapping sleeping between empty receives.
+        polling = keep_polling()
         received = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=min(batch_size, 10),
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=LONG_POLL_SECONDS if polling else 0,
         ).get("Messages", [])
         if not received:
-            if keep_polling():
-                time.sleep(0.05)
+            if polling:
                 continue
             return result
         records = [_lambda_record(m, queue_arn, region) for m in received]

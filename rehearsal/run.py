@@ -56,9 +56,11 @@ def draining(target: Target, faults: dict[str, list[dict[str, Any]]]) -> Iterato
             yield drained
         finally:
             sent_all.touch()
-            drained.workers = workers.result()
-            done.touch()
-            capture.result()
+            try:
+                drained.workers = workers.result()
+            finally:  # a failed worker must not leave the capture polling forever
+                done.touch()
+                capture.result()
 
 
 def run_traffic(target: Target, plan: Plan, *, batched: bool = False) -> Outcome:

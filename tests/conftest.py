@@ -3,13 +3,14 @@ from a conftest)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.synth import Synth, synthesize, use_venv_node
+from tests.support.synth import Synth, shared_synth, synthesize, use_venv_node
 
 # Tests that build small apps of their own import CDK themselves: give jsii the venv's Node.
 use_venv_node()
@@ -45,9 +46,15 @@ _SYNTHESIZED = pytest.StashKey[tuple[Path, set[Path]]]()
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Synth:
-    """The App, synthesized once per session, i.e. once per xdist worker that needs it (CDK is
-    imported here, not at collection)."""
-    synthesized = synthesize(tmp_path_factory.mktemp("cdk.out"))
+    """The App, synthesized once per test run (CDK is imported here, not at collection). Under
+    xdist the workers share one synth: the first to need it synthesizes into the run's common
+    temporary directory, the others copy that cdk.out (tests/support/synth.py)."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker's basetemp is <run's basetemp>/popen-gwN: the parent is the run's own.
+        synthesized = shared_synth(tmp_path_factory.getbasetemp().parent, outdir)
+    else:
+        synthesized = synthesize(outdir)
     pytestconfig.stash[_SYNTHESIZED] = (synthesized.outdir, set(synthesized.outdir.iterdir()))
     return synthesized
 

@@ -14,6 +14,7 @@ from config.loading import load_config
 from pipeline.pipeline_stack import BUILD_COMMANDS, REPORTS, VERIFY_COMMANDS, PipelineStack
 from pipeline.toolchain import read_versions
 from pipeline.verify import outputs as verify_outputs
+from services.inbound.providers import discover
 from tests.support.synth import ROOT, Synth, cdk_json_context
 
 
@@ -188,7 +189,7 @@ def test_processors_roll_out_through_codedeploy_with_alarm_rollback(
 ) -> None:
     template = synth.template(environment).to_json()
     groups = resources(template, "AWS::CodeDeploy::DeploymentGroup")
-    assert len(groups) == len(synth.pipeline_stack.stages[0].messaging.inbound.providers)
+    assert len(groups) == len(discover())  # one processor per provider module
     for group in groups.values():
         props = group["Properties"]
         assert props["DeploymentConfigName"] == f"CodeDeployDefault.Lambda{config}"

@@ -1,13 +1,17 @@
-"""The App synthesized once per test session, exactly as `cdk synth` does, and its templates.
+"""The App synthesized once per test run, exactly as `cdk synth` does, and its templates.
 
 CDK (jsii) is imported only when a test asks for the `synth` fixture, so pure-Python tests
-never pay for starting it.
+never pay for starting it. Under xdist the first worker that needs the App synthesizes it into
+a directory the workers share (`shared_synth`, under a file lock); the others read that cloud
+assembly from disk instead of synthesizing the App again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +22,6 @@ if TYPE_CHECKING:
     from aws_cdk.assertions import Template
 
     from config.deployment import DeploymentConfig
-    from pipeline.pipeline_stack import PipelineStack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +33,25 @@ def cdk_json_context() -> dict[str, Any]:
 
 @dataclass
 class Synth:
-    """One synthesized App: the config it came from, its stacks, templates and reports."""
+    """One synthesized App: the config it came from, its cloud assembly, templates and reports.
+
+    Everything is read from `outdir`, as the pipeline's later steps read it, so a worker that
+    did not synthesize sees exactly what one that did sees.
+    """
 
     config: DeploymentConfig
-    pipeline_stack: PipelineStack
     outdir: Path
-    assembly: cdk.cx_api.CloudAssembly
+    _assembly: cdk.cx_api.CloudAssembly | None = None
     _templates: dict[str, Template] = field(default_factory=dict)
+
+    @property
+    def assembly(self) -> cdk.cx_api.CloudAssembly:
+        if self._assembly is None:
+            use_venv_node()
+            from aws_cdk import cx_api
+
+            self._assembly = cx_api.CloudAssembly(str(self.outdir))
+        return self._assembly
 
     @property
     def validation_report(self) -> dict[str, Any]:
@@ -88,6 +103,31 @@ def synthesize(outdir: Path) -> Synth:
     }
     app = cdk.App(outdir=str(outdir), context={**context, **cli_context})
     config = load_config(context)
-    stack = build(app, config, read_versions())
-    assembly = app.synth()
-    return Synth(config=config, pipeline_stack=stack, outdir=outdir, assembly=assembly)
+    build(app, config, read_versions())
+    return Synth(config=config, outdir=outdir, _assembly=app.synth())
+
+
+def synthesized(outdir: Path) -> Synth:
+    """An App synthesized earlier into `outdir`, read back from disk (no CDK App built)."""
+    from config.loading import load_config
+
+    return Synth(config=load_config(cdk_json_context()), outdir=outdir)
+
+
+COMPLETE = ".synthesized"  # written last: the shared cdk.out is whole
+
+
+def shared_synth(shared: Path, outdir: Path) -> Synth:
+    """The App, synthesized once into `shared/cdk.out` by whichever process gets there first
+    (the others wait on `shared/synth.lock`), then copied to this process's own `outdir`:
+    modules add files to their cdk.out (scanners/results.json, reports/) and must not see
+    another worker's."""
+    source = shared / "cdk.out"
+    with (shared / "synth.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (source / COMPLETE).is_file():
+            shutil.rmtree(source, ignore_errors=True)
+            synthesize(source)
+            (source / COMPLETE).touch()
+    shutil.copytree(source, outdir, ignore=shutil.ignore_patterns(COMPLETE), dirs_exist_ok=True)
+    return synthesized(outdir)

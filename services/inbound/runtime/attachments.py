@@ -20,7 +20,7 @@ from services.inbound.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from services.events.models import AttachmentRef, UnavailableAttachment
+    from services.inbound.runtime.contracts import AttachmentRef, UnavailableAttachment
 
 
 class Attachments:
@@ -50,7 +50,7 @@ class Attachments:
     def store_all(
         self, message_id: str, parsed: ParsedMessage, secret: Mapping[str, str]
     ) -> tuple[tuple[AttachmentRef, ...], tuple[UnavailableAttachment, ...]]:
-        from services.events.models import UnavailableAttachment
+        from services.inbound.runtime.contracts import UnavailableAttachment
 
         stored: list[AttachmentRef] = []
         unavailable: list[UnavailableAttachment] = []
@@ -75,7 +75,7 @@ class Attachments:
     ) -> AttachmentRef:
         import hashlib
 
-        from services.events.models import AttachmentRef
+        from services.inbound.runtime.contracts import AttachmentRef
 
         deadline = self._attachment_deadline()
         body, returned_type = self.provider.fetch_media(media, secret, self.http, deadline)

@@ -1,6 +1,6 @@
 """What a processed webhook leaves behind: its row in the messages table and its event on the
-bus. Store failures are Transient (SQS retries the record); the pydantic models come in with
-the first record, as the processor's docstring explains."""
+bus. Store failures are Transient (SQS retries the record); the contracts (runtime/contracts.py)
+come in with the first record."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.inbound.providers.base import Transient
 
 if TYPE_CHECKING:
-    from services.events.models import (
+    from services.inbound.runtime.contracts import (
         CanonicalMessage,
         MessageReceived,
         MessageRecordRef,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import cache
 
 import boto3
 import pytest
@@ -13,13 +14,23 @@ from services.inbound.runtime import processor as runtime
 from tests.support.inbound import REGION, SECRETS, Stores
 
 
+@cache
+def _session() -> boto3.Session:
+    """One boto3 session for every test of the process: a new one (moto's default, per test)
+    parses botocore's service models again, most of these tests' time. Moto's
+    `reset_boto3_session` setting: https://docs.getmoto.org/en/latest/docs/configuration/"""
+    return boto3.Session(region_name=REGION)
+
+
 @pytest.fixture
 def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    # The moto backends are still new for each test; only the client factory is shared.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", _session())
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         runtime.client.cache_clear()
         s = Stores()
         boto3.client("s3", region_name=REGION).create_bucket(
