@@ -166,7 +166,8 @@ test: lint setup scanners ## Everything CI runs: lint, then types, all of pytest
 	@$(MAKE) --no-print-directory -j3 --output-sync=line typecheck pytest security
 
 # Issue 17's table, one benchmark a row (BENCHES=inbound picks some): cold start, synth, rehearsal
-# load, `make test`, fresh-clone install; then the pipeline build estimate (make critical-path).
+# load, providers per Stage (4/16/50), `make test`, fresh-clone install; then the pipeline build
+# estimate (make critical-path).
 BENCHES ?= inbound synth rehearsal_load scale make_test install
 
 bench: setup ## Benchmarks (each against a floor or target measured in the same run)
