@@ -26,17 +26,26 @@ from stages.messaging_stage import MessagingStage
 PIPELINE = "Pipeline"  # the pipeline stack's id: the root of every construct path
 
 
-def build(app: cdk.App, config: DeploymentConfig, versions: ToolchainVersions) -> PipelineStack:
+def build(
+    app: cdk.App,
+    config: DeploymentConfig,
+    versions: ToolchainVersions,
+    entries: list[acknowledgements.Acknowledgement] | None = None,
+) -> PipelineStack:
     """Add the pipeline (and, through it, every Stage) to `app` and register the policy gate."""
     stack = PipelineStack(app, PIPELINE, config=config, versions=versions)
     retained = [stage.messaging for stage in stack.stages if stage.environment.retain_data]
     packs.register(app, retain_data=[stack, *retained])
-    acknowledgements.apply(app)
+    acknowledgements.apply(app, entries)
     return stack
 
 
 def build_stage(
-    app: cdk.App, config: DeploymentConfig, versions: ToolchainVersions, env: Environment
+    app: cdk.App,
+    config: DeploymentConfig,
+    versions: ToolchainVersions,
+    env: Environment,
+    entries: list[acknowledgements.Acknowledgement] | None = None,
 ) -> list[MessagingStage]:
     """Only `env`'s Stages (one per region), as the pipeline builds them, under the same gate.
 
@@ -62,7 +71,7 @@ def build_stage(
         for region in env.regions
     ]
     packs.register(app, retain_data=[s.messaging for s in stages if env.retain_data])
-    acknowledgements.apply(app)
+    acknowledgements.apply(app, entries)
     return stages
 
 
@@ -77,10 +86,12 @@ def main() -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
     try:
+        # Read before building anything: a broken registry fails in a second, not after the App.
+        entries = acknowledgements.load()
         if only is None:
-            build(app, config, read_versions())
+            build(app, config, read_versions(), entries)
         else:
-            build_stage(app, config, read_versions(), only)
+            build_stage(app, config, read_versions(), only, entries)
     except acknowledgements.RegistryError as err:
         print(f"registry error: {err}", file=sys.stderr)
         return 2
