@@ -149,9 +149,16 @@ def prefixes_of(resource_type: str) -> set[str]:
 
 
 @cache
+def _providers(region: str) -> dict[str, str]:
+    """Resource type -> its schema file in the region (one large file: parsed once)."""
+    providers: dict[str, str] = json.loads((SCHEMAS / "providers" / f"{region}.json").read_text())
+    return providers
+
+
+@cache
 def registry_actions(region: str, resource_type: str) -> frozenset[str] | None:
     """The handlers' IAM actions, or None for a type without registry handlers."""
-    providers = json.loads((SCHEMAS / "providers" / f"{region}.json").read_text())
+    providers = _providers(region)
     if resource_type not in providers:
         return None
     schema = json.loads((SCHEMAS / "resources" / f"{providers[resource_type]}.json").read_text())
