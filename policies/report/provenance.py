@@ -19,8 +19,9 @@ from pathlib import Path
 
 FILE = "provenance.json"
 ROOT = Path(__file__).resolve().parents[2]
-# The synth's own libraries (this interpreter) and the scanners (their own venv, exact pins).
-LIBRARIES = ("aws-cdk-lib", "cdk-nag", "cdk-monitoring-constructs")
+# The synth's own libraries and the asset scanner (this interpreter), and the template scanners
+# (their own venv, exact pins).
+LIBRARIES = ("aws-cdk-lib", "cdk-nag", "cdk-monitoring-constructs", "detect-secrets")
 SCANNERS = ("cfn-lint", "checkov", "parliament")
 CLI = ("aws-cdk",)
 

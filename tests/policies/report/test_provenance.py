@@ -21,7 +21,7 @@ def test_collect_names_commit_execution_source_and_versions() -> None:
     assert found.branch == source["branch"]
     package = json.loads((provenance.ROOT / "package.json").read_text())
     assert found.versions["aws-cdk"] == package["devDependencies"]["aws-cdk"]
-    for name in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "checkov", "parliament"):
+    for name in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "checkov", "parliament", "detect-secrets"):
         assert found.versions[name], name
     assert f"cdk-nag {found.versions['cdk-nag']}" in found.tools()
 
