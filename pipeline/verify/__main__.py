@@ -23,6 +23,7 @@ from pipeline.verify.outputs import (
     STACK,
     StageOutputs,
     VerifyError,
+    overrides,
     stack_outputs,
 )
 from pipeline.verify.suites import SUITES, Settings, run
@@ -48,15 +49,15 @@ def session_for(role_arn: str, region: str | None = None) -> boto3.Session:
 
 def stage_from(environ: dict[str, str]) -> tuple[StageOutputs, boto3.Session]:
     """The Stage's outputs and a session as its verification role, in the Stage's region."""
-    overrides = {k.removeprefix(PREFIX): v for k, v in environ.items() if k.startswith(PREFIX)}
-    role = environ.get(ROLE) or overrides.get(names.VERIFICATION_ROLE_ARN, "")
+    given = overrides(environ)
+    role = environ.get(ROLE) or given.get(names.VERIFICATION_ROLE_ARN, "")
     stack = environ.get(STACK)
     if not stack:
-        stage = StageOutputs.from_mapping(overrides, prefix=PREFIX)
+        stage = StageOutputs.from_environment(environ)
         return stage, session_for(role, environ.get(REGION) or None)
     session = session_for(role, environ.get(REGION) or None)
     outputs = stack_outputs(session.client("cloudformation"), stack)
-    return StageOutputs.from_mapping({**outputs, **overrides}), session
+    return StageOutputs.from_mapping({**outputs, **given}), session
 
 
 def _number(name: str, default: float) -> float:

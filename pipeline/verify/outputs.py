@@ -66,9 +66,14 @@ class StageOutputs:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> StageOutputs:
-        environ = os.environ if environ is None else environ
-        outputs = {k.removeprefix(PREFIX): v for k, v in environ.items() if k.startswith(PREFIX)}
-        return cls.from_mapping(outputs, prefix=PREFIX)
+        return cls.from_mapping(
+            overrides(os.environ if environ is None else environ), prefix=PREFIX
+        )
+
+
+def overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """Stack outputs given as `CFN_<Key>` environment variables, by key."""
+    return {k.removeprefix(PREFIX): v for k, v in environ.items() if k.startswith(PREFIX)}
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -172,3 +173,35 @@ def test_outputs_are_read_from_the_stage_stack_as_the_verification_role(
     assert stage.api_url == OUTPUTS["CFN_ApiUrl"]
     assert stage.audit_table == "override"
     assert set(stage.providers) == {"twilio"}
+
+
+def test_make_verify_runs_the_driver_as_the_verify_step_does() -> None:
+    """The Verify steps' own command, with the variables their project sets: here the driver
+    gets as far as asking AWS for the Stage's outputs and says, in one line, that it has no
+    credentials (a broken target or module would fail before that)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    drop = ("AWS_", "CFN_", "MAKE", "MFLAGS", "STAGE_", "VERIFICATION_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(
+        STAGE_STACK="Dev-Messaging",
+        STAGE_REGION="eu-west-1",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_EC2_METADATA_DISABLED="true",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    done = subprocess.run(
+        ["make", "--no-print-directory", "verify", "SUITE=smoke"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "verify: no AWS credentials" in done.stderr, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
