@@ -10,6 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from services.common.tables import encrypted_table
+
 
 @dataclass(frozen=True, kw_only=True)
 class Stores:
@@ -75,32 +77,20 @@ class Stores:
             ],
             removal_policy=removal_policy,
         )
-        messages_table = dynamodb.Table(
+        messages_table = encrypted_table(
             scope,
             "MessagesTable",
-            partition_key=dynamodb.Attribute(
-                name="conversation_id", type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name="sort_key", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            key=key,
+            partition_key="conversation_id",
+            sort_key="sort_key",
             removal_policy=removal_policy,
         )
-        idempotency_table = dynamodb.Table(
+        idempotency_table = encrypted_table(
             scope,
             "IdempotencyTable",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            time_to_live_attribute="expires_at",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            key=key,
+            partition_key="id",
+            expires=True,
             removal_policy=removal_policy,
         )
         return cls(
