@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.verify.verdict import Verdict
 from rehearsal.outcome import Outcome
-from rehearsal.run import rehearse
+from rehearsal.run import SUITES, rehearse
 
 
 def headline(title: str, verdict: Verdict) -> str:
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--load", type=int, default=1000, help="messages in the load run (0: none)")
     args = parser.parse_args()
     failed = False
-    results = rehearse(args.cdk_out, args.stage, load=args.load, suites=("smoke", "acceptance"))
+    results = rehearse(args.cdk_out, args.stage, load=args.load, suites=SUITES)
     for title, verdict in results:
         print()
         print(headline(title, verdict))

@@ -63,16 +63,16 @@ def run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def smoke(signer: Signer, providers: list[str]) -> list[Webhook]:
-    """One correctly signed webhook per provider (the first one's text must also come back
-    analyzed by triage: the whole event path), and one badly signed one."""
+def smoke(signer: Signer, providers: list[str], *, analyzed: bool = True) -> list[Webhook]:
+    """One correctly signed webhook per provider (with `analyzed`, the first one's text must
+    also come back analyzed by triage: the whole event path), and one badly signed one."""
     run = run_id()
     hooks = [
         Webhook(
             name,
             f"{name}-{run}-smoke",
             *signer.signed(name, f"{name}-{run}-smoke"),
-            "analyzed" if n == 0 else "processed",
+            "analyzed" if analyzed and n == 0 else "processed",
         )
         for n, name in enumerate(providers)
     ]

@@ -22,13 +22,16 @@ class Settings:
     load_messages: int = 300
     load_rate: float = 20.0
     poll: float = 2.0
+    # Whether the Stage's triage workflow runs: the smoke suite then waits for the first
+    # provider's message to come back analyzed. The local emulator cannot run Step Functions.
+    triage: bool = True
 
 
 def webhooks(
     suite: str, signer: plan.Signer, providers: list[str], settings: Settings
 ) -> list[plan.Webhook]:
     if suite == "smoke":
-        return plan.smoke(signer, providers)
+        return plan.smoke(signer, providers, analyzed=settings.triage)
     if suite == "acceptance":
         return plan.acceptance(signer, providers)
     if suite == "load":

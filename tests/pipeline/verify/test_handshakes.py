@@ -25,6 +25,9 @@ SIGNER = plan.Signer(SECRETS, "https://api.example.com/live/")
 def test_the_smoke_plan_checks_triage_once_and_the_meta_handshake_both_ways() -> None:
     hooks = plan.smoke(SIGNER, ["twilio", "whatsapp"])
     assert [h.expect for h in hooks].count("analyzed") == 1
+    # Where no triage workflow runs (the emulator), nothing waits to be analyzed.
+    untriaged = plan.smoke(SIGNER, ["twilio", "whatsapp"], analyzed=False)
+    assert [h.expect for h in untriaged] == ["processed", "processed", "rejected"]
     checks = plan.handshakes(SIGNER, ["twilio", "whatsapp"])
     assert [c.provider for c in checks] == ["whatsapp", "whatsapp"]
     right, wrong = checks
