@@ -59,13 +59,14 @@ LAMBDA_CODE := services/inbound/runtime services/inbound/providers services/even
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt excludes.txt
 	@# Once: a venv with uv in it (later runs update uv with the other pins).
 	@test -x $(UV) || { $(call timed,.venv: python3 -m venv + uv $(UV_VERSION) (pip),\
 		$(PYTHON) -m venv $(VENV) && \
 		$(BIN)/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)); }
 	@$(call timed,.venv: requirements-dev.txt pinned by constraints.txt (uv),\
-		$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c constraints.txt)
+		$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c constraints.txt \
+			--excludes excludes.txt && $(UV) pip uninstall -q --python $(BIN)/python $$(grep -v '^\#' excludes.txt))
 	@extra=$$($(call unpinned,constraints.txt,$(BIN)/python)); \
 		test -z "$$extra" || { echo "installed but not pinned in constraints.txt: $$extra"; exit 1; }
 	@touch $@
@@ -157,7 +158,8 @@ security: setup ## New secrets vs the baseline, bandit on the Lambda code, Cyclo
 		--output $(RESULTS)/security/bandit.json $(LAMBDA_CODE) \
 		|| { $(BIN)/bandit --quiet --recursive --severity-level medium $(LAMBDA_CODE); exit 1; }
 	@echo "bandit: no medium or high findings in the Lambda code"
-	$(BIN)/cyclonedx-py environment --output-format JSON \
+	@# cyclonedx-py, validating the SBOM with a faster IRI check (scripts/sbom.py).
+	$(BIN)/python -m scripts.sbom environment --output-format JSON \
 		--output-file $(RESULTS)/security/sbom.cdx.json $(BIN)/python
 	@echo "sbom: $(RESULTS)/security/sbom.cdx.json"
 
