@@ -28,7 +28,7 @@ SAMPLES = [
     ("//example.com/relative/path", True),
     ("../up/one", True),
     ("", True),
-    ("http://user:pass@example.com/%41", True),
+    ("http://user@example.com/%41", True),
     ("ldap://[2001:db8::7]/c=GB?objectClass?one", True),
     ("http://[::1]:8080/a?b=c", True),
     ("http://exa mple.com/", False),
