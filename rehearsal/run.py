@@ -85,20 +85,24 @@ def run_traffic(target: Target, plan: Plan, *, batched: bool = False) -> Outcome
     return outcome
 
 
-def drive(target: Target, suite: str, settings: Settings) -> Verdict:
-    """Run a post-deploy suite of the shared driver against the emulator, the processors
-    draining their queues meanwhile: the same code the pipeline runs against real AWS."""
+def drive(target: Target, suites: tuple[str, ...], settings: Settings) -> list[Verdict]:
+    """Run post-deploy suites of the shared driver against the emulator, one after the other,
+    the processors draining their queues meanwhile (started once for all of them): the same
+    code the pipeline runs against real AWS."""
+    # Requests are rendered for the rehearsal's public URL (which Twilio signs), not the
+    # emulator's unreachable API endpoint.
+    stage = replace(StageOutputs.from_mapping(target.stack.outputs), api_url=BASE_URL)
     with draining(target, {}):
-        # Requests are rendered for the rehearsal's public URL (which Twilio signs), not the
-        # emulator's unreachable API endpoint.
-        stage = replace(StageOutputs.from_mapping(target.stack.outputs), api_url=BASE_URL)
-        return run_suite(
-            suite,
-            stage,
-            target.emulator.client,
-            settings=settings,
-            transport=RehearsalTransport(target),
-        )
+        return [
+            run_suite(
+                suite,
+                stage,
+                target.emulator.client,
+                settings=settings,
+                transport=RehearsalTransport(target),
+            )
+            for suite in suites
+        ]
 
 
 def _report_deploy(target: Target, seconds: float) -> None:
@@ -122,9 +126,12 @@ def _traffic(
     if scenarios:
         plan = scenario_plan(sorted(target.providers), media.base)
         results.append(("scenarios", run_traffic(target, plan)))
-    for suite in suites:  # the pipeline's post-deploy suites, on the emulator
-        verdict = drive(target, suite, EMULATOR_SETTINGS)
-        results.append((f"post-deploy {suite} (pipeline.verify)", verdict))
+    if suites:  # the pipeline's post-deploy suites, on the emulator
+        verdicts = drive(target, suites, EMULATOR_SETTINGS)
+        results += [
+            (f"post-deploy {suite} (pipeline.verify)", verdict)
+            for suite, verdict in zip(suites, verdicts, strict=True)
+        ]
     if load:
         outcome = run_traffic(target, load_plan(sorted(target.providers), load), batched=True)
         outcome.seconds += deployed
