@@ -64,6 +64,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt excludes.txt
 	@test -x $(UV) || { $(call timed,.venv: python3 -m venv + uv $(UV_VERSION) (pip),\
 		$(PYTHON) -m venv $(VENV) && \
 		$(BIN)/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)); }
+	@# excludes.txt: left out, and uninstalled from a venv made before they were excluded.
 	@$(call timed,.venv: requirements-dev.txt pinned by constraints.txt (uv),\
 		$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c constraints.txt \
 			--excludes excludes.txt && $(UV) pip uninstall -q --python $(BIN)/python $$(grep -v '^\#' excludes.txt))
