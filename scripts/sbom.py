@@ -45,21 +45,23 @@ def _as_uri(value: str) -> str | None:
     return f"{parts[0]}{query_mark}{parts[1]}{hash_}{parts[2]}"
 
 
-def iri_reference(value: object) -> bool:
-    """Whether `value` is an IRI-reference (RFC 3987): for ASCII the IRI grammar is RFC 3986's
-    URI-reference grammar; other strings are checked as the URI they map to."""
+def _valid(value: object, rule: str) -> bool:
+    """Whether `value` matches RFC 3986's `rule`: ASCII as it is (for ASCII the IRI grammar is
+    the URI grammar), other strings as the URI they map to. Non-strings pass (JSON Schema)."""
     if not isinstance(value, str):
         return True
     uri = value if value.isascii() else _as_uri(value)
-    return uri is not None and bool(validate_rfc3986(uri, rule="URI_reference"))
+    return uri is not None and bool(validate_rfc3986(uri, rule=rule))
+
+
+def iri_reference(value: object) -> bool:
+    """Whether `value` is an IRI-reference (RFC 3987)."""
+    return _valid(value, "URI_reference")
 
 
 def iri(value: object) -> bool:
-    """Whether `value` is an absolute IRI (RFC 3987), as `iri_reference` checks it."""
-    if not isinstance(value, str):
-        return True
-    uri = value if value.isascii() else _as_uri(value)
-    return uri is not None and bool(validate_rfc3986(uri, rule="URI"))
+    """Whether `value` is an absolute IRI (RFC 3987)."""
+    return _valid(value, "URI")
 
 
 def install() -> None:

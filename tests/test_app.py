@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.synth import ROOT, cdk_json_context
+from tests.support.synth import cdk_json_context, run_app
 
 # app.main() with the registry read from argv[1] (a fresh interpreter: jsii's Node process
 # takes the CDK context from its environment when it starts).
@@ -26,19 +22,7 @@ sys.exit(app.main())
 def test_a_registry_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     broken = tmp_path / "acknowledgements.toml"
     broken.write_text('[[acknowledgement]]\nrule = "AwsSolutions::AwsSolutions-SQS3"\n')
-    env = dict(
-        os.environ,
-        CDK_CONTEXT_JSON=json.dumps(cdk_json_context()),
-        CDK_OUTDIR=str(tmp_path / "cdk.out"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", MAIN_WITH_REGISTRY, str(broken)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_app(cdk_json_context(), tmp_path / "cdk.out", "-c", MAIN_WITH_REGISTRY, str(broken))
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()

@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.synth import ROOT, Synth, cdk_json_context
-
-# What `cdk synth -c stage=dev` hands the app (tests/support/synth.py adds the same for the
-# session synth). A fresh interpreter, as under the CLI: a second App in one jsii process stages
-# the Lambda code once and the versions' logical ids then hash another asset path.
-CLI_CONTEXT = {
-    "aws:cdk:enable-path-metadata": True,
-    "aws:cdk:enable-asset-metadata": True,
-    "aws:cdk:version-reporting": False,
-}
+from tests.support.synth import CLI_CONTEXT, Synth, cdk_json_context, run_app
 
 
 def test_one_stage_synth_writes_the_full_synths_templates(synth: Synth, tmp_path: Path) -> None:
     # The inner loop is only worth having if what it checks is what CI deploys: the same
     # construct paths (so the same acknowledgements apply) and the same template and asset
     # manifest, byte for byte.
+    # What `cdk synth -c stage=dev` hands the app, in a fresh interpreter as under the CLI: a
+    # second App in one jsii process stages the Lambda code once and the versions' logical ids
+    # then hash another asset path.
     outdir = tmp_path / "cdk.out"
-    context = {**cdk_json_context(), **CLI_CONTEXT, "stage": "dev"}
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=str(outdir))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys, app; sys.exit(app.main())"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_app({**cdk_json_context(), **CLI_CONTEXT, "stage": "dev"}, outdir)
     assert done.returncode == 0, done.stderr[-2000:]
     stage = "assembly-Pipeline-Dev"
     written = sorted(p.name for p in (outdir / stage).glob("*.*.json"))

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
-import subprocess
-import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config.deployment import ConfigError
 from config.loading import load_config, selected_stage
-from tests.support.synth import ROOT, cdk_json_context
+from tests.support.synth import cdk_json_context, run_app
 
 
 @pytest.fixture
@@ -166,10 +163,7 @@ def test_overrides_apply_by_environment_name(raw: dict[str, Any]) -> None:
 def test_bad_config_exits_with_one_line_per_problem_and_no_traceback() -> None:
     context = cdk_json_context()
     context["deployment.environments.staging.account"] = "123"
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR="/tmp/never-written")
-    done = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run_app(context, Path("/tmp/never-written"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [

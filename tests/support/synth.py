@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,33 @@ def use_venv_node() -> None:
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+# What `cdk synth` adds to an App's context (the Makefile also passes --no-version-reporting).
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": False,
+}
+
+
+def run_app(
+    context: dict[str, Any], outdir: Path, *argv: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """app.py in a fresh interpreter as `cdk synth` runs it (`argv`, default `app.py`): the
+    context and output directory in the environment, where jsii's Node process reads them when
+    it starts, and the venv's Node first on PATH."""
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=str(outdir))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [sys.executable, *(argv or ("app.py",))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def synthesize(outdir: Path) -> Synth:
     """Build and synthesize the App from cdk.json's context, with what `cdk synth` adds."""
     use_venv_node()
@@ -95,13 +123,7 @@ def synthesize(outdir: Path) -> Synth:
     from pipeline.toolchain import read_versions
 
     context = cdk_json_context()
-    # What `cdk synth` adds to an App's context (the Makefile also passes --no-version-reporting).
-    cli_context = {
-        "aws:cdk:enable-path-metadata": True,
-        "aws:cdk:enable-asset-metadata": True,
-        "aws:cdk:version-reporting": False,
-    }
-    app = cdk.App(outdir=str(outdir), context={**context, **cli_context})
+    app = cdk.App(outdir=str(outdir), context={**context, **CLI_CONTEXT})
     config = load_config(context)
     build(app, config, read_versions())
     return Synth(config=config, outdir=outdir, _assembly=app.synth())

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from cloud_assembly.templates import StackTemplate
 from policies.report.keys import keys
+from tests.support.templates import stack_of
 
 OWN, OTHER = "123456789012", "999999999999"
 
 
 def _stack(tmp_path: Path, resources: dict[str, object]) -> StackTemplate:
-    (tmp_path / "S.template.json").write_text(json.dumps({"Resources": resources}))
-    return StackTemplate(
-        root=tmp_path,
-        relpath="S.template.json",
-        stack="S",
-        stack_name="S",
-        account=OWN,
-        region="eu-west-1",
-        path="S",
-    )
+    return stack_of(tmp_path, resources, OWN)
 
 
 def _key(statements: list[dict[str, object]], **properties: object) -> dict[str, object]:

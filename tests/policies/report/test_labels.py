@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from cloud_assembly.templates import StackTemplate
 from policies.report.summaries import stores
+from tests.support.templates import stack_of
 
 
 def _stack(tmp_path: Path, resources: dict[str, object]) -> StackTemplate:
-    (tmp_path / "S.template.json").write_text(json.dumps({"Resources": resources}))
-    return StackTemplate(
-        root=tmp_path,
-        relpath="S.template.json",
-        stack="S",
-        stack_name="S",
-        account="123456789012",
-        region="eu-west-1",
-        path="S",
-    )
+    return stack_of(tmp_path, resources, "123456789012")
 
 
 def test_default_encryption_is_labelled_by_what_the_service_does(tmp_path: Path) -> None:
